@@ -1,0 +1,3 @@
+from gan.checkpoints import load_generator
+
+__all__ = ["load_generator"]

@@ -1,0 +1,76 @@
+"""The one export format: a `from_pretrained` folder with samples and a model card.
+
+    <folder>/config.json        generator constructor arguments (PyTorchModelHubMixin)
+    <folder>/model.safetensors  EMA generator weights
+    <folder>/card.json          facts: dataset, training command, epochs, metrics
+    <folder>/README.md          human-readable model card rendered from card.json
+    <folder>/samples.png        one row per class, fixed noise
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import torch
+
+from gan.images import grid_image, save_png
+from gan.nets import Generator
+
+CARD_FILE = "card.json"
+
+
+@torch.no_grad()
+def class_rows(generator: Generator, per_class: int = 8, seed: int = 0) -> torch.Tensor:
+    """(K * per_class, C, H, W): row k holds `per_class` samples of class k, fixed seeded noise."""
+    device = next(generator.parameters()).device
+    rng = torch.Generator().manual_seed(seed)
+    z = torch.randn(per_class, generator.latent_dim, generator=rng).repeat(generator.num_classes, 1)
+    labels = torch.arange(generator.num_classes).repeat_interleave(per_class)
+    was_training = generator.training
+    generator.eval()
+    images = generator(z.to(device), labels.to(device))
+    generator.train(was_training)
+    return images.cpu()
+
+
+def samples_image(generator: Generator, per_class: int = 8, seed: int = 0, scale: int = 2):
+    return grid_image(class_rows(generator, per_class, seed), nrow=per_class, scale=scale)
+
+
+def render_card(card: dict) -> str:
+    lines = ["---", "library_name: cgan-studio", "tags: [gan, conditional-gan, pytorch]", "---", "",
+             f"# {card.get('title', 'Conditional GAN generator')}", "",
+             "![samples](samples.png)", "", "| fact | value |", "| --- | --- |"]
+    for key in ("dataset", "arch", "loss", "epochs", "steps", "command"):
+        if key in card:
+            lines.append(f"| {key} | `{card[key]}` |")
+    metrics = card.get("metrics") or {}
+    if metrics:
+        lines += ["", "## Metrics", "", "| metric | value |", "| --- | --- |"]
+        lines += [f"| {k} | {v:.4g} |" if isinstance(v, float) else f"| {k} | {v} |"
+                  for k, v in metrics.items()]
+    lines += ["", "Load it with `gan.load_generator(\"<this folder>\")`."]
+    return "\n".join(lines) + "\n"
+
+
+def export_generator(generator: Generator, folder: str | Path, card: dict) -> Path:
+    """Write the export folder atomically (a temp folder renamed into place)."""
+    folder = Path(folder)
+    tmp = folder.with_name(folder.name + f".tmp{os.getpid()}")
+    generator = generator.eval()
+    generator.save_pretrained(tmp)
+    save_png(samples_image(generator), tmp / "samples.png")
+    (tmp / CARD_FILE).write_text(json.dumps(card, indent=2, default=str))
+    (tmp / "README.md").write_text(render_card(card))
+    if folder.exists():
+        shutil.rmtree(folder)
+    tmp.replace(folder)
+    return folder
+
+
+def read_card(folder: str | Path) -> dict:
+    path = Path(folder) / CARD_FILE
+    return json.loads(path.read_text()) if path.exists() else {}

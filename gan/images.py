@@ -1,0 +1,51 @@
+"""Tensors -> pictures: grids, PIL images, PNG bytes and animated GIFs. No model code here."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import torch
+from PIL import Image
+
+
+def to_grid(images: torch.Tensor, nrow: int, padding: int = 2, pad_value: float = -1.0) -> torch.Tensor:
+    """(N, C, H, W) in [-1, 1] -> one (C, H', W') image, `nrow` images per row."""
+    n, c, h, w = images.shape
+    rows = -(-n // nrow)
+    grid = images.new_full((c, rows * (h + padding) + padding, nrow * (w + padding) + padding), pad_value)
+    for i, img in enumerate(images):
+        r, col = divmod(i, nrow)
+        top, left = padding + r * (h + padding), padding + col * (w + padding)
+        grid[:, top:top + h, left:left + w] = img
+    return grid
+
+
+def to_pil(image: torch.Tensor, scale: int = 1) -> Image.Image:
+    """(C, H, W) in [-1, 1] -> PIL image ('L' for one channel, 'RGB' for three), upscaled crisply."""
+    arr = ((image.detach().float().cpu().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+    arr = arr.permute(1, 2, 0).numpy()
+    pil = Image.fromarray(arr[:, :, 0] if arr.shape[2] == 1 else arr, "L" if arr.shape[2] == 1 else "RGB")
+    if scale > 1:
+        pil = pil.resize((pil.width * scale, pil.height * scale), Image.NEAREST)
+    return pil
+
+
+def grid_image(images: torch.Tensor, nrow: int, scale: int = 1, padding: int = 2) -> Image.Image:
+    return to_pil(to_grid(images, nrow, padding), scale)
+
+
+def save_png(image: Image.Image, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    image.save(tmp, format="PNG")
+    tmp.replace(path)  # readers never see a half-written file
+    return path
+
+
+def gif_bytes(frames: list[Image.Image], duration_ms: int = 80, loop: int = 0) -> bytes:
+    buf = io.BytesIO()
+    frames[0].save(buf, format="GIF", save_all=True, append_images=frames[1:],
+                   duration=duration_ms, loop=loop)
+    return buf.getvalue()

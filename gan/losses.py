@@ -1,0 +1,28 @@
+"""Adversarial losses on raw discriminator scores. Each returns a scalar to minimise."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+LOSSES = ("lsgan", "bce", "hinge")
+
+
+def d_loss(kind: str, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    if kind == "lsgan":  # the assignment's MSE against 1 (valid) and 0 (fake), averaged
+        return 0.5 * (F.mse_loss(real, torch.ones_like(real)) + F.mse_loss(fake, torch.zeros_like(fake)))
+    if kind == "bce":
+        return F.softplus(-real).mean() + F.softplus(fake).mean()
+    if kind == "hinge":
+        return F.relu(1 - real).mean() + F.relu(1 + fake).mean()
+    raise ValueError(f"unknown loss {kind!r}; choose one of {LOSSES}")
+
+
+def g_loss(kind: str, fake: torch.Tensor) -> torch.Tensor:
+    if kind == "lsgan":
+        return F.mse_loss(fake, torch.ones_like(fake))
+    if kind == "bce":  # non-saturating
+        return F.softplus(-fake).mean()
+    if kind == "hinge":
+        return -fake.mean()
+    raise ValueError(f"unknown loss {kind!r}; choose one of {LOSSES}")

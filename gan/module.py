@@ -1,0 +1,98 @@
+"""The GAN as a LightningModule: manual optimization, explicit D and G steps, EMA generator."""
+
+from __future__ import annotations
+
+import copy
+
+import pytorch_lightning as pl
+import torch
+from torch import nn
+
+from gan import losses
+from gan.nets import Generator, build_discriminator
+
+
+@torch.no_grad()
+def ema_update(ema: nn.Module, model: nn.Module, decay: float) -> None:
+    """ema <- decay * ema + (1 - decay) * model for parameters; buffers (BN stats) are copied."""
+    for p_ema, p in zip(ema.parameters(), model.parameters()):
+        p_ema.lerp_(p, 1.0 - decay)
+    for b_ema, b in zip(ema.buffers(), model.buffers()):
+        b_ema.copy_(b)
+
+
+def ema_decay_at(step: int, decay: float) -> float:
+    """Warm-up so early samples are not dominated by the random init: min(decay, (1+t)/(10+t))."""
+    return min(decay, (1 + step) / (10 + step))
+
+
+class GANModule(pl.LightningModule):
+    """Conditional GAN with TTUR, `d_steps` D updates per G update and an EMA generator.
+
+    All arguments are plain values, so checkpoints load with `weights_only=True` and no Hydra.
+    """
+
+    def __init__(self, arch: str = "conv", latent_dim: int = 64, num_classes: int = 10,
+                 img_shape: tuple[int, int, int] | list[int] = (1, 28, 28),
+                 class_names: list[str] | None = None, dataset: str = "mnist",
+                 g_width: int = 32, d_width: int = 32, spectral_norm: bool = True,
+                 loss: str = "hinge", lr_g: float = 2e-4, lr_d: float = 2e-4,
+                 beta1: float = 0.0, beta2: float = 0.9, d_steps: int = 1,
+                 ema_decay: float = 0.999):
+        super().__init__()
+        if loss not in losses.LOSSES:
+            raise ValueError(f"unknown loss {loss!r}; choose one of {losses.LOSSES}")
+        if d_steps < 1:
+            raise ValueError("d_steps must be >= 1")
+        self.save_hyperparameters()
+        self.automatic_optimization = False
+        self.generator = Generator(arch, latent_dim, num_classes, img_shape, class_names, g_width)
+        self.discriminator = build_discriminator(arch, num_classes, img_shape, d_width, spectral_norm)
+        self.g_ema = copy.deepcopy(self.generator).eval().requires_grad_(False)
+        self.g_updates = 0
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return self.g_ema(z, labels)
+
+    def configure_optimizers(self):
+        betas = (float(self.hparams.beta1), float(self.hparams.beta2))
+        opt_g = torch.optim.Adam(self.generator.parameters(), lr=self.hparams.lr_g, betas=betas)
+        opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=self.hparams.lr_d, betas=betas)
+        return opt_g, opt_d
+
+    def _noise(self, n: int) -> torch.Tensor:
+        return torch.randn(n, self.hparams.latent_dim, device=self.device)
+
+    def training_step(self, batch, batch_idx: int) -> None:
+        real, labels = batch  # (N, C, H, W) in [-1, 1], (N,)
+        opt_g, opt_d = self.optimizers()
+        kind = self.hparams.loss
+
+        # --- discriminator: real vs detached fake of the same classes
+        with torch.no_grad():
+            fake = self.generator(self._noise(len(real)), labels)
+        d_real, d_fake = self.discriminator(real, labels), self.discriminator(fake, labels)
+        loss_d = losses.d_loss(kind, d_real, d_fake)
+        opt_d.zero_grad(set_to_none=True)
+        self.manual_backward(loss_d)
+        opt_d.step()
+        self.log("train/d_loss", loss_d, prog_bar=True)
+        self.log_dict({"train/d_real": d_real.mean(), "train/d_fake": d_fake.mean()})
+
+        # --- generator: one update every d_steps discriminator updates
+        if (batch_idx + 1) % self.hparams.d_steps:
+            return
+        fake = self.generator(self._noise(len(real)), labels)
+        loss_g = losses.g_loss(kind, self.discriminator(fake, labels))
+        opt_g.zero_grad(set_to_none=True)
+        self.manual_backward(loss_g)
+        opt_g.step()
+        ema_update(self.g_ema, self.generator, ema_decay_at(self.g_updates, self.hparams.ema_decay))
+        self.g_updates += 1
+        self.log("train/g_loss", loss_g, prog_bar=True)
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["g_updates"] = self.g_updates
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        self.g_updates = int(checkpoint.get("g_updates", 0))

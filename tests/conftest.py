@@ -1,0 +1,41 @@
+"""Shared fixtures: real data location, Hydra composition, tiny networks."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+from hydra import compose, initialize_config_dir
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIGS = ROOT / "configs"
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+if "GAN_DATA_DIR" not in os.environ and SHARED_DATA.is_dir():
+    os.environ["GAN_DATA_DIR"] = str(SHARED_DATA)
+os.environ.setdefault("WANDB_MODE", "offline")
+os.environ.setdefault("WANDB_SILENT", "true")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+torch.set_num_threads(min(2, os.cpu_count() or 1))
+
+
+def compose_cfg(run_dir: Path, overrides: list[str] = ()):
+    """The training config as `python -m gan.train` would see it, with run_dir pinned."""
+    with initialize_config_dir(config_dir=str(CONFIGS), version_base="1.3"):
+        return compose("train", overrides=[f"run_dir={run_dir}", *overrides])
+
+
+@pytest.fixture
+def tiny_generator():
+    from gan.nets import Generator
+
+    torch.manual_seed(0)
+    return Generator("conv", latent_dim=8, num_classes=10, img_shape=(1, 28, 28), width=8).eval()
+
+
+# Smallest real training: few batches of real MNIST, narrow nets, no progress bar.
+TINY_RUN = ["data.limit_train=256", "data.batch_size=32", "model.g_width=8", "model.d_width=8",
+            "model.latent_dim=8", "trainer.max_epochs=1", "trainer.enable_progress_bar=false",
+            "trainer.log_every_n_steps=2"]
