@@ -1,9 +1,8 @@
 """cGAN Studio: builds the Gradio app from gan.ui and launches it (Hugging Face Spaces entry)."""
 
-import gradio as gr
+from gan.ui import build_app
 
-with gr.Blocks(title="cGAN Studio") as demo:
-    gr.Markdown("# cGAN Studio\nClass-conditional GANs on MNIST and Fashion-MNIST.")
+demo = build_app()
 
 if __name__ == "__main__":
     demo.launch()
