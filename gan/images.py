@@ -35,6 +35,15 @@ def grid_image(images: torch.Tensor, nrow: int, scale: int = 1, padding: int = 2
     return to_pil(to_grid(images, nrow, padding), scale)
 
 
+def view_image(images: torch.Tensor, nrow: int, size: int = 256) -> Image.Image:
+    """(N, C, H, W) in [-1, 1] -> a grid upscaled (nearest) so its longer side is about `size` px;
+    a single image gets no border."""
+    padding = 0 if len(images) == 1 else 2
+    rows = -(-len(images) // nrow)
+    longest = max(nrow * (images.shape[3] + padding), rows * (images.shape[2] + padding)) + padding
+    return grid_image(images, nrow, scale=max(1, round(size / longest)), padding=padding)
+
+
 def save_png(image: Image.Image, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

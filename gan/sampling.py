@@ -1,0 +1,161 @@
+"""Sampling: seeds -> latents -> images. No Gradio, no pictures (see gan.images for those).
+
+A `View` is everything one picture depends on: class and seed, the interpolation partner
+(class B, seed B, t), truncation, latent-direction shifts and the layout. `sample` turns it into
+a batch of images; `morph` into the frames of an animation from t=0 to t=1.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass, replace
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from gan.nets import Generator
+
+MAX_SEED = 2**32 - 1
+LAYOUTS = ("one image", "grid of the class", "one row per class")
+GRID_SIDE = 4  # "grid of the class" is GRID_SIDE x GRID_SIDE
+PER_CLASS = 8  # images per row in "one row per class"
+NUM_DIRECTIONS = 4
+
+
+@dataclass(frozen=True)
+class View:
+    """label/label_b are class indices; shifts are in standard deviations along `directions`."""
+
+    label: int
+    seed: int
+    layout: str = LAYOUTS[0]
+    truncation: float = 1.0
+    shifts: tuple[float, ...] = ()
+    label_b: int | None = None
+    seed_b: int | None = None
+    t: float = 0.0
+
+
+def check_seed(seed, name: str = "seed") -> int:
+    if seed is None or isinstance(seed, bool) or not math.isfinite(float(seed)) or seed != int(seed):
+        raise ValueError(f"{name} must be a whole number, got {seed!r}")
+    if not 0 <= int(seed) <= MAX_SEED:
+        raise ValueError(f"{name} must be between 0 and {MAX_SEED}, got {int(seed)}")
+    return int(seed)
+
+
+def check_range(value, name: str, low: float, high: float) -> float:
+    if value is None or not math.isfinite(float(value)) or not low <= float(value) <= high:
+        raise ValueError(f"{name} must be a number between {low} and {high}, got {value!r}")
+    return float(value)
+
+
+def class_index(generator: Generator, name: str) -> int:
+    if str(name) not in generator.class_names:
+        raise ValueError(f"unknown class {name!r}; this generator knows {', '.join(generator.class_names)}")
+    return generator.class_names.index(str(name))
+
+
+def make_view(generator: Generator, label: str, seed, layout: str = LAYOUTS[0], truncation=1.0,
+              shifts=(), label_b: str | None = None, seed_b=None, t=0.0) -> View:
+    """A validated `View` from user-facing values (class names, numbers that may be NaN)."""
+    if layout not in LAYOUTS:
+        raise ValueError(f"unknown layout {layout!r}; choose one of {', '.join(LAYOUTS)}")
+    return View(class_index(generator, label), check_seed(seed), layout,
+                check_range(truncation, "truncation", 0.0, 1.0),
+                tuple(check_range(s, "direction", -10.0, 10.0) for s in shifts),
+                None if label_b in (None, "") else class_index(generator, label_b),
+                None if seed_b is None else check_seed(seed_b, "seed B"),
+                check_range(t, "t", 0.0, 1.0))
+
+
+# ---------------------------------------------------------------- latents and labels
+
+
+def latents(seed: int, n: int, dim: int) -> torch.Tensor:
+    """(n, dim) standard normal from a CPU generator seeded with `seed`: the same in every process.
+    Row 0 is the same for every n, so one image and a grid of the same seed start alike."""
+    return torch.randn(n, dim, generator=torch.Generator().manual_seed(seed))
+
+
+def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
+    """Spherical interpolation row by row, (N, Z) x (N, Z) -> (N, Z); linear where a ~ b."""
+    cos = F.cosine_similarity(a, b, dim=1).clamp(-1, 1).unsqueeze(1)  # (N, 1)
+    omega = torch.arccos(cos)
+    sin = torch.sin(omega)
+    safe = sin.abs() > 1e-6
+    wa = torch.where(safe, torch.sin((1 - t) * omega) / sin.where(safe, 1), torch.full_like(sin, 1 - t))
+    wb = torch.where(safe, torch.sin(t * omega) / sin.where(safe, 1), torch.full_like(sin, t))
+    return wa * a + wb * b
+
+
+def blend_labels(a: torch.Tensor, b: torch.Tensor, t: float, num_classes: int) -> torch.Tensor:
+    """Soft labels (N, K): (1 - t) of class a plus t of class b, for the label embedding."""
+    return torch.lerp(F.one_hot(a, num_classes).float(), F.one_hot(b, num_classes).float(), t)
+
+
+@functools.lru_cache(maxsize=8)
+@torch.inference_mode()
+def directions(generator: Generator, k: int = NUM_DIRECTIONS, samples: int = 1024) -> torch.Tensor:
+    """(k, Z) unit latent directions, GANSpace-style (Härkönen et al. 2020): PCA of the first
+    layer's activations over random (z, class) pairs, regressed back onto z. Cached per generator."""
+    first = next(m for m in generator.body.modules() if isinstance(m, nn.Linear))
+    rng = torch.Generator().manual_seed(0)
+    z = torch.randn(samples, generator.latent_dim, generator=rng)
+    labels = torch.randint(generator.num_classes, (samples,), generator=rng)
+    features = first(torch.cat(_first_layer_inputs(generator, z, labels), dim=1))  # (S, D)
+    centred = features - features.mean(0)
+    _, _, axes = torch.linalg.svd(centred, full_matrices=False)  # rows: principal axes (D,)
+    coords = centred @ axes[:k].T  # (S, k) coordinates along the top-k axes
+    u = torch.linalg.lstsq(coords, z).solution  # (k, Z): z ~ coords @ u
+    return u / u.norm(dim=1, keepdim=True)
+
+
+def _first_layer_inputs(generator: Generator, z: torch.Tensor, labels: torch.Tensor):
+    """The pieces the first linear layer concatenates: [z, e] (conv) or [e, z] (mlp)."""
+    e = generator.label_embedding(labels)
+    return (z, e) if generator.arch == "conv" else (e, z)
+
+
+# ---------------------------------------------------------------- sampling
+
+
+def plan(view: View, num_classes: int) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """Which latent row and which class each cell shows, and cells per row: (N,), (N,), nrow."""
+    if view.layout == LAYOUTS[1]:
+        n = GRID_SIDE * GRID_SIDE
+        return torch.arange(n), torch.full((n,), view.label), GRID_SIDE
+    if view.layout == LAYOUTS[2]:
+        rows = torch.arange(PER_CLASS).repeat(num_classes)
+        return rows, torch.arange(num_classes).repeat_interleave(PER_CLASS), PER_CLASS
+    return torch.zeros(1, dtype=torch.long), torch.tensor([view.label]), 1
+
+
+def view_inputs(generator: Generator, view: View) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """(z (N, Z), labels (N,) int or (N, K) soft, nrow) for `view`."""
+    rows, labels, nrow = plan(view, generator.num_classes)
+    n = int(rows.max()) + 1
+    z = latents(view.seed, n, generator.latent_dim)[rows]
+    if view.seed_b is not None and view.seed_b != view.seed and view.t > 0:
+        z = slerp(z, latents(view.seed_b, n, generator.latent_dim)[rows], view.t)
+    z = z * view.truncation
+    if any(view.shifts):
+        shifts = torch.tensor(view.shifts, dtype=z.dtype)
+        z = z + shifts @ directions(generator, len(view.shifts))  # (k,) @ (k, Z)
+    if view.label_b is not None and view.t > 0:
+        labels = blend_labels(labels, torch.full_like(labels, view.label_b), view.t, generator.num_classes)
+    return z, labels, nrow
+
+
+@torch.inference_mode()
+def sample(generator: Generator, view: View) -> tuple[torch.Tensor, int]:
+    """Images (N, C, H, W) in [-1, 1] for `view`, and how many go in a row."""
+    z, labels, nrow = view_inputs(generator, view)
+    return generator(z, labels), nrow
+
+
+def morph(generator: Generator, view: View, steps: int = 24) -> list[torch.Tensor]:
+    """Frames from t=0 (class A, seed A) to t=1 (class B, seed B), each (N, C, H, W)."""
+    return [sample(generator, replace(view, t=float(t)))[0] for t in torch.linspace(0, 1, steps)]
