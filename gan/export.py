@@ -20,6 +20,7 @@ from gan.images import grid_image, save_png
 from gan.nets import Generator
 
 CARD_FILE = "card.json"
+FACT_KEYS = ("dataset", "arch", "loss", "epochs", "steps", "command")
 
 
 @torch.no_grad()
@@ -40,18 +41,22 @@ def samples_image(generator: Generator, per_class: int = 8, seed: int = 0, scale
     return grid_image(class_rows(generator, per_class, seed), nrow=per_class, scale=scale)
 
 
-def render_card(card: dict) -> str:
-    lines = ["---", "library_name: cgan-studio", "tags: [gan, conditional-gan, pytorch]", "---", "",
-             f"# {card.get('title', 'Conditional GAN generator')}", "",
-             "![samples](samples.png)", "", "| fact | value |", "| --- | --- |"]
-    for key in ("dataset", "arch", "loss", "epochs", "steps", "command"):
-        if key in card:
-            lines.append(f"| {key} | `{card[key]}` |")
+def card_facts(card: dict) -> list[str]:
+    """Markdown tables of the card's facts and metrics (the model card and the app show these)."""
+    lines = ["| fact | value |", "| --- | --- |"]
+    lines += [f"| {key} | `{card[key]}` |" for key in FACT_KEYS if card.get(key) is not None]
     metrics = card.get("metrics") or {}
     if metrics:
         lines += ["", "## Metrics", "", "| metric | value |", "| --- | --- |"]
         lines += [f"| {k} | {v:.4g} |" if isinstance(v, float) else f"| {k} | {v} |"
                   for k, v in metrics.items()]
+    return lines
+
+
+def render_card(card: dict) -> str:
+    lines = ["---", "library_name: cgan-studio", "tags: [gan, conditional-gan, pytorch]", "---", "",
+             f"# {card.get('title', 'Conditional GAN generator')}", "",
+             "![samples](samples.png)", "", *card_facts(card)]
     lines += ["", "Load it with `gan.load_generator(\"<this folder>\")`."]
     return "\n".join(lines) + "\n"
 

@@ -39,3 +39,18 @@ def tiny_generator():
 TINY_RUN = ["data.limit_train=256", "data.batch_size=32", "model.g_width=8", "model.d_width=8",
             "model.latent_dim=8", "trainer.max_epochs=1", "trainer.enable_progress_bar=false",
             "trainer.log_every_n_steps=2"]
+
+
+@pytest.fixture(scope="session")
+def tiny_export(tmp_path_factory):
+    """Export folder of a tiny conv generator whose classes differ (untrained CBN is class-blind)."""
+    from gan.export import export_generator
+    from gan.nets import Generator
+
+    torch.manual_seed(0)
+    g = Generator("conv", latent_dim=8, num_classes=10, img_shape=(1, 28, 28), width=8)
+    with torch.no_grad():
+        for p in g.parameters():
+            p.add_(0.3 * torch.randn_like(p))
+    card = {"title": "tiny test generator", "dataset": "mnist", "epochs": 1, "metrics": {"val/fid": 123.4}}
+    return export_generator(g.eval(), tmp_path_factory.mktemp("tiny") / "export", card)

@@ -58,5 +58,5 @@ def test_class_names_must_match_classes():
 
 
 def test_missing_export_is_a_clear_error(tmp_path):
-    with pytest.raises(CheckpointError, match="no export folder"):
+    with pytest.raises(CheckpointError, match="no such file or folder"):
         load_generator(tmp_path / "nothing")

@@ -1,0 +1,222 @@
+"""Every checkpoint source through `gan.load_generator`, and every bad source's clear error.
+
+`hf:` runs real huggingface_hub in offline mode against a cache laid out as Hub downloads lay
+it out; `wandb:` runs the real resolver with only `wandb.Api` (the network boundary) faked.
+"""
+
+import hashlib
+import json
+import os
+import shutil
+
+import pytest
+import torch
+
+from gan import checkpoints, load_generator
+from gan.checkpoints import CheckpointError, load_checkpoint
+from gan.module import GANModule
+
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
+
+
+def same_outputs(a, b) -> bool:
+    z, y = torch.randn(4, a.latent_dim), torch.arange(4)
+    with torch.no_grad():
+        return torch.equal(a(z, y), b(z, y))
+
+
+def copy_export(src, dst):
+    shutil.copytree(src, dst)
+    return dst
+
+
+# ---------------------------------------------------------------- local sources
+
+
+def test_export_folder_loads_once_and_reloads_when_reexported(tiny_export, tmp_path):
+    folder = copy_export(tiny_export, tmp_path / "export")
+    first = load_generator(folder)
+    assert load_generator(str(folder)) is first  # one cache
+    assert load_checkpoint(folder).card["metrics"] == {"val/fid": 123.4}
+    weights = folder / "model.safetensors"
+    os.utime(weights, ns=(weights.stat().st_atime_ns, weights.stat().st_mtime_ns + 10**9))
+    assert load_generator(folder) is not first
+
+
+def test_bundled_name(tiny_export, tmp_path, monkeypatch):
+    copy_export(tiny_export, tmp_path / "mnist")
+    monkeypatch.setattr(checkpoints, "BUNDLED_DIR", tmp_path)
+    assert checkpoints.bundled_names() == ["mnist"]
+    assert same_outputs(load_generator("mnist"), load_generator(tiny_export))
+
+
+def _lightning_ckpt(path):
+    """A checkpoint as Lightning writes it; the EMA weights differ from the raw generator's."""
+    torch.manual_seed(1)
+    module = GANModule(latent_dim=8, g_width=8, d_width=8, class_names=list("abcdefghij"))
+    with torch.no_grad():
+        for p in module.g_ema.parameters():
+            p.add_(0.1 * torch.randn_like(p))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"hyper_parameters": dict(module.hparams), "state_dict": module.state_dict(),
+                "epoch": 3, "global_step": 120}, path)
+    return module
+
+
+def test_lightning_ckpt_loads_the_ema_generator(tmp_path):
+    module = _lightning_ckpt(tmp_path / "last.ckpt")
+    ckpt = load_checkpoint(tmp_path / "last.ckpt")
+    assert ckpt.generator.class_names == list("abcdefghij") and ckpt.card["steps"] == 120
+    assert same_outputs(ckpt.generator, module.g_ema.eval())
+    assert not same_outputs(ckpt.generator, module.generator.eval())
+
+
+def test_run_folder_prefers_export_then_latest_ckpt(tiny_export, tmp_path):
+    run = tmp_path / "run"
+    _lightning_ckpt(run / "checkpoints" / "last.ckpt")
+    assert checkpoints.resolve(run) == run / "checkpoints" / "last.ckpt"
+    copy_export(tiny_export, run / "export")
+    assert checkpoints.resolve(run) == run / "export"
+    assert checkpoints.local_runs(tmp_path) == [str(run)]
+
+
+# ---------------------------------------------------------------- hf:
+
+
+def hub_cache(cache, repo_id, folder, files=None, ref="main"):
+    """Lay out `folder` as `hf_hub_download` would: blobs, snapshots/<commit> symlinks, refs/<ref>."""
+    repo = cache / f"models--{repo_id.replace('/', '--')}"
+    snapshot = repo / "snapshots" / COMMIT
+    snapshot.mkdir(parents=True)
+    (repo / "blobs").mkdir()
+    for f in sorted(folder.iterdir()):
+        if files is not None and f.name not in files:
+            continue
+        blob = repo / "blobs" / hashlib.sha256(f.read_bytes()).hexdigest()
+        shutil.copyfile(f, blob)
+        (snapshot / f.name).symlink_to(os.path.relpath(blob, snapshot))
+    (repo / "refs").mkdir()
+    (repo / "refs" / ref).write_text(COMMIT)
+
+
+@pytest.fixture
+def offline_hub(tmp_path, monkeypatch):
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    return tmp_path / "hub"
+
+
+def test_hf_repo_from_the_offline_cache(tiny_export, offline_hub):
+    hub_cache(offline_hub, "someone/cgan-mnist", tiny_export)
+    for source in ("hf:someone/cgan-mnist", f"hf:someone/cgan-mnist@{COMMIT}"):
+        ckpt = load_checkpoint(source)
+        assert same_outputs(ckpt.generator, load_generator(tiny_export))
+        assert ckpt.card["title"] == "tiny test generator"
+
+
+def test_hf_revision_by_branch_name(tiny_export, offline_hub):
+    hub_cache(offline_hub, "someone/cgan-mnist", tiny_export, ref="v1")
+    assert same_outputs(load_generator("hf:someone/cgan-mnist@v1"), load_generator(tiny_export))
+    with pytest.raises(CheckpointError, match="hf:someone/cgan-mnist: .*no network"):
+        load_generator("hf:someone/cgan-mnist")  # no refs/main in the cache
+
+
+def test_hf_missing_repo_or_no_network(offline_hub):
+    with pytest.raises(CheckpointError, match=r"^hf:nobody/nothing: not reachable and not in the local cache"):
+        load_generator("hf:nobody/nothing")
+
+
+def test_hf_missing_weights_file(tiny_export, offline_hub):
+    hub_cache(offline_hub, "someone/half", tiny_export, files={"config.json", "card.json"})
+    with pytest.raises(CheckpointError, match=r"^hf:someone/half: .*model.safetensors missing"):
+        load_generator("hf:someone/half")
+
+
+# ---------------------------------------------------------------- wandb:
+
+
+class FakeArtifact:
+    def __init__(self, folder, name):
+        self.folder, self.name = folder, name
+
+    def download(self, root):
+        shutil.copytree(self.folder, root, dirs_exist_ok=True)
+        return root
+
+
+def fake_wandb_api(monkeypatch, artifacts: dict, error: Exception | None = None):
+    """Replace only `wandb.Api`: refs map to (folder, resolved name) like W&B's artifact store."""
+    import wandb
+
+    class Api:
+        def artifact(self, name, type=None):
+            if error is not None:
+                raise error
+            if name not in artifacts:
+                raise wandb.errors.CommError(f"artifact '{name}' not found in project")
+            return FakeArtifact(*artifacts[name])
+
+    monkeypatch.setattr(wandb, "Api", Api)
+
+
+def test_wandb_artifact(tiny_export, tmp_path, monkeypatch):
+    monkeypatch.setattr(checkpoints, "CACHE_DIR", tmp_path / "cache")
+    fake_wandb_api(monkeypatch, {"me/cgan/generator-abc:latest": (tiny_export, "generator-abc:v3")})
+    ckpt = load_checkpoint("wandb:me/cgan/generator-abc:latest")
+    assert ckpt.path == tmp_path / "cache" / "wandb" / "me" / "cgan" / "generator-abc:v3"
+    assert same_outputs(ckpt.generator, load_generator(tiny_export))
+
+
+def test_wandb_missing_artifact_no_network_and_bad_reference(monkeypatch):
+    fake_wandb_api(monkeypatch, {})
+    with pytest.raises(CheckpointError, match=r"^wandb:me/cgan/nope:latest: artifact 'me/cgan/nope:latest' not found"):
+        load_generator("wandb:me/cgan/nope:latest")
+    with pytest.raises(CheckpointError, match=r"^wandb:me/cgan: expected wandb:<entity>/<project>/<artifact>:<alias>"):
+        load_generator("wandb:me/cgan")
+    fake_wandb_api(monkeypatch, {}, error=ConnectionError("Max retries exceeded with url: api.wandb.ai"))
+    with pytest.raises(CheckpointError, match=r"^wandb:me/cgan/g:v1: not reachable .*no network"):
+        load_generator("wandb:me/cgan/g:v1")
+
+
+# ---------------------------------------------------------------- bad local sources
+
+
+def test_missing_path(tmp_path):
+    with pytest.raises(CheckpointError, match=r"nothing: no such file or folder, and not a bundled name"):
+        load_generator(tmp_path / "nothing")
+    with pytest.raises(CheckpointError, match=r"no export folder .*run folder or .ckpt here"):
+        load_generator(tmp_path)
+
+
+def test_wrong_architecture(tiny_export, tmp_path):
+    folder = copy_export(tiny_export, tmp_path / "wide")
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**config, "width": 16}))
+    with pytest.raises(CheckpointError, match=r"wide: cannot load .*wrong architecture.*size mismatch"):
+        load_generator(folder)
+    (folder / "config.json").write_text(json.dumps({"_class_name": "UNet2DModel", "sample_size": 32}))
+    with pytest.raises(CheckpointError, match=r"wrong architecture.*unexpected keyword argument"):
+        load_generator(folder)
+
+
+def test_corrupt_weights(tiny_export, tmp_path):
+    folder = copy_export(tiny_export, tmp_path / "corrupt")
+    weights = folder / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:200])
+    with pytest.raises(CheckpointError, match=r"corrupt: cannot load a generator .*SafetensorError"):
+        load_generator(folder)
+
+
+class Payload:
+    """Any class outside torch's weights-only allow-list: unpickling it could run code."""
+
+
+def test_pickled_objects_are_refused(tmp_path):
+    torch.save({"hyper_parameters": Payload(), "state_dict": {}}, tmp_path / "evil.ckpt")
+    with pytest.raises(CheckpointError, match=r"evil.ckpt: .*not a weights-only checkpoint"):
+        load_generator(tmp_path / "evil.ckpt")
+    (tmp_path / "notes.txt").write_text("hello")
+    with pytest.raises(CheckpointError, match=r"must be a Lightning .ckpt"):
+        load_generator(tmp_path / "notes.txt")
