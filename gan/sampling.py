@@ -75,9 +75,10 @@ def make_view(generator: Generator, label: str, seed, layout: str = LAYOUTS[0], 
 
 
 def latents(seed: int, n: int, dim: int) -> torch.Tensor:
-    """(n, dim) standard normal from a CPU generator seeded with `seed`: the same in every process.
-    Row 0 is the same for every n, so one image and a grid of the same seed start alike."""
-    return torch.randn(n, dim, generator=torch.Generator().manual_seed(seed))
+    """(n, dim) standard normal; row i comes from a CPU generator seeded with seed + i, so a seed
+    gives the same latent in every process and in every layout (a grid shows seeds seed..seed+n-1)."""
+    return torch.cat([torch.randn(1, dim, generator=torch.Generator().manual_seed(seed + i))
+                      for i in range(n)])
 
 
 def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
@@ -156,6 +157,7 @@ def sample(generator: Generator, view: View) -> tuple[torch.Tensor, int]:
     return generator(z, labels), nrow
 
 
-def morph(generator: Generator, view: View, steps: int = 24) -> list[torch.Tensor]:
-    """Frames from t=0 (class A, seed A) to t=1 (class B, seed B), each (N, C, H, W)."""
-    return [sample(generator, replace(view, t=float(t)))[0] for t in torch.linspace(0, 1, steps)]
+def morph(generator: Generator, view: View, steps: int = 24) -> tuple[list[torch.Tensor], int]:
+    """Frames from t=0 (class A, seed A) to t=1 (class B, seed B), each (N, C, H, W); and nrow."""
+    frames = [sample(generator, replace(view, t=float(t))) for t in torch.linspace(0, 1, steps)]
+    return [images for images, _ in frames], frames[0][1]

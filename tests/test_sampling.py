@@ -1,0 +1,103 @@
+"""The sampling core: seeds, truncation, slerp, class blending, GANSpace directions, layouts."""
+
+import hashlib
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from conftest import ROOT
+from gan import load_generator, sampling
+from gan.sampling import LAYOUTS, View, make_view, sample
+
+SAME_SEED_SNIPPET = """
+import hashlib, sys
+from gan import load_generator, sampling
+g = load_generator(sys.argv[1])
+images, _ = sampling.sample(g, sampling.make_view(g, "5", 1234, sampling.LAYOUTS[1]))
+print(hashlib.sha256(images.numpy().tobytes()).hexdigest())
+"""
+
+
+@pytest.fixture
+def g(tiny_export):
+    return load_generator(tiny_export)
+
+
+def test_same_seed_same_image_in_another_process(g, tiny_export):
+    images, _ = sample(g, make_view(g, "5", 1234, LAYOUTS[1]))
+    here = hashlib.sha256(images.numpy().tobytes()).hexdigest()
+    out = subprocess.run([sys.executable, "-c", SAME_SEED_SNIPPET, str(tiny_export)], cwd=ROOT,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == here
+    other, _ = sample(g, make_view(g, "5", 1235, LAYOUTS[1]))
+    assert not torch.equal(other, images)
+
+
+def test_layouts_share_the_first_latent(g):
+    one, n1 = sample(g, View(label=5, seed=7))
+    grid, n2 = sample(g, View(label=5, seed=7, layout=LAYOUTS[1]))
+    rows, n3 = sample(g, View(label=5, seed=7, layout=LAYOUTS[2]))
+    assert (one.shape[0], grid.shape[0], rows.shape[0], n1, n2, n3) == (1, 16, 80, 1, 4, 8)
+    assert torch.allclose(grid[0], one[0], atol=1e-4)
+    assert torch.allclose(rows[5 * 8], one[0], atol=1e-4)  # row 5 is class 5, same noise column 0
+    single, _ = sample(g, View(label=5, seed=8))
+    assert torch.allclose(grid[1], single[0], atol=1e-4)  # the grid walks seeds 7, 8, ...
+
+
+def test_truncation_zero_makes_the_seed_irrelevant(g):
+    a, _ = sample(g, View(label=3, seed=1, truncation=0.0))
+    b, _ = sample(g, View(label=3, seed=2, truncation=0.0))
+    c, _ = sample(g, View(label=3, seed=2, truncation=0.5))
+    assert torch.equal(a, b) and not torch.equal(b, c)
+
+
+def test_slerp_endpoints_and_norm():
+    a, b = sampling.latents(1, 5, 64), sampling.latents(2, 5, 64)
+    assert torch.allclose(sampling.slerp(a, b, 0.0), a, atol=1e-5)
+    assert torch.allclose(sampling.slerp(a, b, 1.0), b, atol=1e-5)
+    mid = sampling.slerp(a, b, 0.5)
+    assert (mid.norm(dim=1) > (a + b).norm(dim=1) / 2).all()  # stays on the shell, unlike lerp
+    assert torch.allclose(sampling.slerp(a, a, 0.3), a, atol=1e-6)
+
+
+def test_interpolation_morphs_class_and_seed(g):
+    view = make_view(g, "3", 1, label_b="8", seed_b=2, t=0.0)
+    start, _ = sample(g, view)
+    end, _ = sample(g, View(label=8, seed=2))
+    frames, nrow = sampling.morph(g, view, steps=5)
+    assert len(frames) == 5 and nrow == 1
+    assert torch.allclose(frames[0], start, atol=1e-6)
+    assert torch.allclose(frames[-1], end, atol=1e-4)
+    middle = frames[2]
+    assert not torch.allclose(middle, start, atol=1e-3) and not torch.allclose(middle, end, atol=1e-3)
+
+
+def test_directions_are_cached_unit_and_move_the_image(g):
+    d = sampling.directions(g)
+    assert d.shape == (sampling.NUM_DIRECTIONS, g.latent_dim)
+    assert sampling.directions(g) is d
+    assert torch.allclose(d.norm(dim=1), torch.ones(len(d)))
+    base, _ = sample(g, View(label=1, seed=0, shifts=(0.0, 0.0, 0.0, 0.0)))
+    moved, _ = sample(g, View(label=1, seed=0, shifts=(2.0, 0.0, 0.0, 0.0)))
+    z, _, _ = sampling.view_inputs(g, View(label=1, seed=0, shifts=(2.0, 0.0, 0.0, 0.0)))
+    assert torch.allclose(z[0] - sampling.latents(0, 1, g.latent_dim)[0], 2 * d[0], atol=1e-5)
+    assert not torch.equal(base, moved)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"label": "five", "seed": 1}, "unknown class 'five'; this generator knows 0, 1"),
+    ({"label": "5", "seed": -1}, "seed must be between 0 and 4294967295, got -1"),
+    ({"label": "5", "seed": 2**32}, "seed must be between 0 and 4294967295"),
+    ({"label": "5", "seed": float("nan")}, "seed must be a whole number, got nan"),
+    ({"label": "5", "seed": 1.5}, "seed must be a whole number"),
+    ({"label": "5", "seed": 1, "truncation": float("nan")}, "truncation must be a number between 0.0 and 1.0"),
+    ({"label": "5", "seed": 1, "t": 2.0}, "t must be a number between 0.0 and 1.0"),
+    ({"label": "5", "seed": 1, "label_b": "X"}, "unknown class 'X'"),
+    ({"label": "5", "seed": 1, "layout": "huge"}, "unknown layout 'huge'"),
+])
+def test_bad_values_are_clear_errors(g, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        make_view(g, **kwargs)
