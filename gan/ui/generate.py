@@ -1,25 +1,173 @@
-"""Generate tab (placeholder until the Generate-tab issue lands)."""
+"""Generate tab: layout and event wiring; every callback is a few lines over gan.checkpoints,
+gan.sampling and gan.images.
+
+Named API endpoints (gradio_client):
+    /generate(label, seed, checkpoint="", layout, truncation, label_b, seed_b, t,
+              direction_1..direction_4) -> PNG file
+    /interpolate(label, seed, label_b, seed_b, checkpoint="", layout, truncation,
+                 direction_1..direction_4) -> GIF file (t from 0 to 1)
+    /load_checkpoint(source, label, label_b) -> (class, class B, model card markdown)
+`checkpoint` "" means the session's loaded checkpoint (the bundled `mnist` at start).
+"""
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import random
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
 import gradio as gr
+
+from gan import checkpoints, sampling
+from gan.export import card_facts
+from gan.images import gif_bytes, view_image
+
+DEFAULT_SOURCE = "mnist"
+GIF_DIR = Path(tempfile.gettempdir()) / "cgan-studio-gifs"
+LIVE = {"trigger_mode": "always_last", "show_progress": "hidden"}  # latest value wins, no spinner
 
 
 @dataclass
 class GenerateTab:
     """What other tabs need to drive this one: put a checkpoint source into `source`, then run
-    `load` with `inputs=[source, *load_inputs]` and `outputs=load_outputs`."""
+    `load` with `inputs=[source, *load_inputs]` and `outputs=load_outputs`; the image re-renders."""
 
-    source: gr.Textbox
+    source: gr.Dropdown
     load: Callable
     load_inputs: list = field(default_factory=list)
     load_outputs: list = field(default_factory=list)
+    image: gr.Image | None = None
+
+
+def clear_errors(fn: Callable) -> Callable:
+    """Bad values and bad sources become a gr.Error the page shows; the server keeps serving."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except (ValueError, TypeError, checkpoints.CheckpointError) as e:
+            raise gr.Error(str(e), print_exception=False) from e
+    return wrapper
+
+
+# ---------------------------------------------------------------- callbacks (thin)
+
+
+def _view(generator, label, seed, layout, truncation, shifts, label_b, seed_b, t=0.0):
+    return sampling.make_view(generator, label, seed, layout, truncation, shifts, label_b, seed_b, t)
+
+
+@clear_errors
+def generate(loaded: str, label: str, seed: float, checkpoint: str = "",
+             layout: str = sampling.LAYOUTS[0], truncation: float = 1.0, label_b: str = "",
+             seed_b: float = 1, t: float = 0.0, direction_1: float = 0.0, direction_2: float = 0.0,
+             direction_3: float = 0.0, direction_4: float = 0.0):
+    g = checkpoints.load_generator(checkpoint or loaded)
+    shifts = (direction_1, direction_2, direction_3, direction_4)
+    images, nrow = sampling.sample(g, _view(g, label, seed, layout, truncation, shifts, label_b, seed_b, t))
+    return view_image(images, nrow)
+
+
+@clear_errors
+def interpolate(loaded: str, label: str, seed: float, label_b: str, seed_b: float,
+                checkpoint: str = "", layout: str = sampling.LAYOUTS[0], truncation: float = 1.0,
+                direction_1: float = 0.0, direction_2: float = 0.0, direction_3: float = 0.0,
+                direction_4: float = 0.0) -> str:
+    g = checkpoints.load_generator(checkpoint or loaded)
+    shifts = (direction_1, direction_2, direction_3, direction_4)
+    frames, nrow = sampling.morph(g, _view(g, label, seed, layout, truncation, shifts, label_b, seed_b))
+    data = gif_bytes([view_image(images, nrow) for images in frames])
+    path = GIF_DIR / f"morph-{hashlib.sha1(data).hexdigest()[:16]}.gif"
+    GIF_DIR.mkdir(exist_ok=True)
+    path.write_bytes(data)
+    return str(path)
+
+
+def card_markdown(ckpt: checkpoints.Checkpoint) -> str:
+    title = ckpt.card.get("title", "Generator")
+    g = ckpt.generator
+    return "\n".join([f"**{title}** — `{ckpt.source}`", "",
+                      f"{g.arch}, latent {g.latent_dim}, classes: {', '.join(g.class_names)}", "",
+                      *card_facts(ckpt.card)])
+
+
+@clear_errors
+def load_checkpoint(source: str, label: str = "", label_b: str = ""):
+    ckpt = checkpoints.load_checkpoint(source)
+    names = ckpt.generator.class_names
+    keep = lambda name, fallback: name if name in names else fallback  # noqa: E731
+    return (ckpt.source, gr.Dropdown(choices=names, value=keep(label, names[0])),
+            gr.Dropdown(choices=names, value=keep(label_b, names[-1])), card_markdown(ckpt))
+
+
+def source_choices() -> list[str]:
+    return checkpoints.bundled_names() + checkpoints.local_runs()
+
+
+# ---------------------------------------------------------------- layout and wiring
+
+
+def _default():
+    try:
+        return checkpoints.load_checkpoint(DEFAULT_SOURCE)
+    except checkpoints.CheckpointError:
+        return None
 
 
 def build_generate_tab() -> GenerateTab:
-    source = gr.Textbox(label="Checkpoint", value="mnist")
-    status = gr.Markdown()
-    return GenerateTab(source=source, load=lambda s: f"selected {s}", load_outputs=[status])
+    ckpt = _default()
+    names = ckpt.generator.class_names if ckpt else [str(i) for i in range(10)]
+    first = generate(DEFAULT_SOURCE, names[0], 0) if ckpt else None
+    loaded = gr.State(DEFAULT_SOURCE)
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=2, min_width=320):
+            label = gr.Dropdown(names, value=names[0], label="Class", allow_custom_value=True)
+            with gr.Row():
+                seed = gr.Number(0, label="Seed", precision=0, minimum=0, maximum=sampling.MAX_SEED,
+                                 scale=3)
+                reseed = gr.Button("Random", scale=1, min_width=80)
+            layout = gr.Radio(list(sampling.LAYOUTS), value=sampling.LAYOUTS[0], label="Grid")
+            truncation = gr.Slider(0.0, 1.0, value=1.0, step=0.05, label="Truncation (1 = off)")
+            with gr.Accordion("Latent directions (PCA, in standard deviations)", open=True):
+                shifts = [gr.Slider(-3.0, 3.0, value=0.0, step=0.1, label=f"Direction {i + 1}")
+                          for i in range(sampling.NUM_DIRECTIONS)]
+        with gr.Column(scale=3, min_width=320):
+            image = gr.Image(first, label="Generated", type="pil", format="png", interactive=False,
+                             buttons=["download", "fullscreen"], height=420, elem_id="generated")
+            with gr.Group():
+                with gr.Row():
+                    label_b = gr.Dropdown(names, value=names[-1], label="Class B",
+                                          allow_custom_value=True)
+                    seed_b = gr.Number(1, label="Seed B", precision=0, minimum=0,
+                                       maximum=sampling.MAX_SEED)
+                t = gr.Slider(0.0, 1.0, value=0.0, step=0.02, label="Interpolate A → B (t)",
+                              elem_id="interp-t")
+            animate = gr.Button("Animate A → B (GIF)")
+            gif = gr.File(label="Animation", interactive=False)
+    with gr.Accordion("Checkpoint", open=False):
+        with gr.Row():
+            source = gr.Dropdown(source_choices(), value=DEFAULT_SOURCE, allow_custom_value=True,
+                                 label="Source", scale=4,
+                                 info="bundled name, run folder, .ckpt, hf:owner/repo[@rev], "
+                                      "wandb:entity/project/artifact:alias")
+            load = gr.Button("Load", variant="primary", scale=1)
+            refresh = gr.Button("↻ Runs", scale=1)
+        card = gr.Markdown(card_markdown(ckpt) if ckpt else "No bundled generator found.")
+    checkpoint = gr.Textbox("", visible=False)  # API only: another source for one call
+
+    view = [layout, truncation, label_b, seed_b, t, *shifts]
+    gr.on([loaded.change, label.change, seed.change, *(c.change for c in view)], generate,
+          inputs=[loaded, label, seed, checkpoint, *view], outputs=image, api_name="generate", **LIVE)
+    animate.click(interpolate, inputs=[loaded, label, seed, label_b, seed_b, checkpoint, layout,
+                                       truncation, *shifts], outputs=gif, api_name="interpolate")
+    reseed.click(lambda: random.randint(0, sampling.MAX_SEED), outputs=seed, api_visibility="private")
+    refresh.click(lambda: gr.Dropdown(choices=source_choices()), outputs=source, api_visibility="private")
+    load_outputs = [loaded, label, label_b, card]
+    load.click(load_checkpoint, inputs=[source, label, label_b], outputs=load_outputs,
+               api_name="load_checkpoint")
+    return GenerateTab(source=source, load=load_checkpoint, load_inputs=[label, label_b],
+                       load_outputs=load_outputs, image=image)
