@@ -12,6 +12,7 @@ from pytorch_lightning.utilities import rank_zero_only
 
 from gan.export import export_generator, samples_image
 from gan.images import save_png
+from gan.publish import log_model_artifact
 
 
 def run_dir(trainer: pl.Trainer) -> Path:
@@ -67,14 +68,5 @@ class ExportGenerator(pl.Callback):
         path = export_generator(pl_module.g_ema, run_dir(trainer) / self.folder, card)
         for logger in trainer.loggers:
             if isinstance(logger, WandbLogger):
-                log_model_artifact(logger, path, card, aliases=["latest"])
+                log_model_artifact(logger.experiment, path, card, aliases=["latest"])
 
-
-def log_model_artifact(logger: WandbLogger, folder: Path, card: dict, aliases: list[str]) -> None:
-    import wandb
-
-    run = logger.experiment
-    artifact = wandb.Artifact(f"generator-{run.id}", type="model",
-                              metadata={k: v for k, v in card.items() if k != "hparams"})
-    artifact.add_dir(str(folder))
-    run.log_artifact(artifact, aliases=aliases)
