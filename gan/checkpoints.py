@@ -94,14 +94,22 @@ def _local(path: Path) -> Path:
     raise FileNotFoundError("no export folder (config.json + model.safetensors), run folder or .ckpt here")
 
 
-def resolve(source: str | Path) -> Path:
-    """Local export folder or .ckpt file for `source`; remote sources are fetched into their cache."""
+_REMOTE: dict[str, Path] = {}  # hf:/wandb: reference -> local folder, so renders stay offline
+
+
+def _remote(text: str, refresh: bool) -> Path:
+    if refresh or text not in _REMOTE:
+        _REMOTE[text] = _hf_folder(text[3:]) if text.startswith("hf:") else _wandb_folder(text[6:])
+    return _REMOTE[text]
+
+
+def resolve(source: str | Path, refresh: bool = False) -> Path:
+    """Local export folder or .ckpt file for `source`. Remote references are fetched into their
+    client's cache once per process; `refresh=True` asks the remote again (a moved alias)."""
     text = str(source).strip()
     try:
-        if text.startswith("hf:"):
-            return _hf_folder(text[3:])
-        if text.startswith("wandb:"):
-            return _wandb_folder(text[6:])
+        if text.startswith(("hf:", "wandb:")):
+            return _remote(text, refresh)
         path = Path(text).expanduser()
         if not path.exists() and text in bundled_names():
             path = BUNDLED_DIR / text
@@ -178,13 +186,14 @@ def _stamp(path: Path) -> int:
     return weights.stat().st_mtime_ns if weights.exists() else 0
 
 
-def load_checkpoint(source: str | Path) -> Checkpoint:
-    """Resolve `source` and load its generator (cached) and model card facts.
+def load_checkpoint(source: str | Path, refresh: bool = False) -> Checkpoint:
+    """Resolve `source` and load its generator (cached) and model card facts; `refresh` re-asks
+    a remote source (see `resolve`).
 
     Raises:
         CheckpointError: naming the source, for anything that cannot be resolved or loaded.
     """
-    path = resolve(source)
+    path = resolve(source, refresh)
     try:
         generator, card = _load(path, _stamp(path))
     except Exception as e:  # noqa: BLE001 - wrong architecture, corrupt or unsafe weights, ...

@@ -19,6 +19,11 @@ from gan.module import GANModule
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
 
+@pytest.fixture(autouse=True)
+def fresh_remote_cache(monkeypatch):
+    monkeypatch.setattr(checkpoints, "_REMOTE", {})
+
+
 def same_outputs(a, b) -> bool:
     z, y = torch.randn(4, a.latent_dim), torch.arange(4)
     with torch.no_grad():
@@ -151,7 +156,10 @@ def fake_wandb_api(monkeypatch, artifacts: dict, error: Exception | None = None)
     import wandb
 
     class Api:
+        calls = 0
+
         def artifact(self, name, type=None):
+            Api.calls += 1
             if error is not None:
                 raise error
             if name not in artifacts:
@@ -159,14 +167,18 @@ def fake_wandb_api(monkeypatch, artifacts: dict, error: Exception | None = None)
             return FakeArtifact(*artifacts[name])
 
     monkeypatch.setattr(wandb, "Api", Api)
+    return Api
 
 
 def test_wandb_artifact(tiny_export, tmp_path, monkeypatch):
     monkeypatch.setattr(checkpoints, "CACHE_DIR", tmp_path / "cache")
-    fake_wandb_api(monkeypatch, {"me/cgan/generator-abc:latest": (tiny_export, "generator-abc:v3")})
+    api = fake_wandb_api(monkeypatch, {"me/cgan/generator-abc:latest": (tiny_export, "generator-abc:v3")})
     ckpt = load_checkpoint("wandb:me/cgan/generator-abc:latest")
     assert ckpt.path == tmp_path / "cache" / "wandb" / "me" / "cgan" / "generator-abc:v3"
     assert same_outputs(ckpt.generator, load_generator(tiny_export))
+    assert load_generator("wandb:me/cgan/generator-abc:latest") is ckpt.generator and api.calls == 1
+    load_checkpoint("wandb:me/cgan/generator-abc:latest", refresh=True)  # an explicit load re-asks
+    assert api.calls == 2
 
 
 def test_wandb_missing_artifact_no_network_and_bad_reference(monkeypatch):

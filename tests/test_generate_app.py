@@ -147,11 +147,14 @@ def test_page_select_five_drag_the_interpolation_slider_and_load(url, tiny_expor
             y = slider["y"] + slider["height"] / 2
             page.mouse.move(slider["x"] + 2, y)
             page.mouse.down()
+            while_dragging = set()
             for step in range(1, 7):
                 page.mouse.move(slider["x"] + slider["width"] * step / 6, y, steps=4)
                 time.sleep(0.4)
                 frames.append(page.screenshot())
+                while_dragging.add(image.get_attribute("src"))
             page.mouse.up()
+            assert len(while_dragging - {fives}) >= 2, "the image did not follow the slider while dragged"
             morphed = _src_changes(page, fives)
             assert morphed not in (first, fives)
             page.screenshot(path=str(ARTIFACTS / "generate.png"))

@@ -57,10 +57,6 @@ def clear_errors(fn: Callable) -> Callable:
 # ---------------------------------------------------------------- callbacks (thin)
 
 
-def _view(generator, label, seed, layout, truncation, shifts, label_b, seed_b, t=0.0):
-    return sampling.make_view(generator, label, seed, layout, truncation, shifts, label_b, seed_b, t)
-
-
 @clear_errors
 def generate(loaded: str, label: str, seed: float, checkpoint: str = "",
              layout: str = sampling.LAYOUTS[0], truncation: float = 1.0, label_b: str = "",
@@ -68,7 +64,8 @@ def generate(loaded: str, label: str, seed: float, checkpoint: str = "",
              direction_3: float = 0.0, direction_4: float = 0.0):
     g = checkpoints.load_generator(checkpoint or loaded)
     shifts = (direction_1, direction_2, direction_3, direction_4)
-    images, nrow = sampling.sample(g, _view(g, label, seed, layout, truncation, shifts, label_b, seed_b, t))
+    images, nrow = sampling.sample(
+        g, sampling.make_view(g, label, seed, layout, truncation, shifts, label_b, seed_b, t))
     return view_image(images, nrow)
 
 
@@ -79,7 +76,8 @@ def interpolate(loaded: str, label: str, seed: float, label_b: str, seed_b: floa
                 direction_4: float = 0.0) -> str:
     g = checkpoints.load_generator(checkpoint or loaded)
     shifts = (direction_1, direction_2, direction_3, direction_4)
-    frames, nrow = sampling.morph(g, _view(g, label, seed, layout, truncation, shifts, label_b, seed_b))
+    frames, nrow = sampling.morph(
+        g, sampling.make_view(g, label, seed, layout, truncation, shifts, label_b, seed_b))
     data = gif_bytes([view_image(images, nrow) for images in frames])
     path = GIF_DIR / f"morph-{hashlib.sha1(data).hexdigest()[:16]}.gif"
     GIF_DIR.mkdir(exist_ok=True)
@@ -97,7 +95,7 @@ def card_markdown(ckpt: checkpoints.Checkpoint) -> str:
 
 @clear_errors
 def load_checkpoint(source: str, label: str = "", label_b: str = ""):
-    ckpt = checkpoints.load_checkpoint(source)
+    ckpt = checkpoints.load_checkpoint(source, refresh=True)  # an explicit load asks the remote again
     names = ckpt.generator.class_names
     keep = lambda name, fallback: name if name in names else fallback  # noqa: E731
     return (ckpt.source, gr.Dropdown(choices=names, value=keep(label, names[0])),
