@@ -110,9 +110,8 @@ def resolve(source: str | Path, refresh: bool = False) -> Path:
     try:
         if text.startswith(("hf:", "wandb:")):
             return _remote(text, refresh)
-        path = Path(text).expanduser()
-        if not path.exists() and text in bundled_names():
-            path = BUNDLED_DIR / text
+        bundled = text in bundled_names()  # a bare bundled name wins over a same-named folder here
+        path = BUNDLED_DIR / text if bundled else Path(text).expanduser()
         if not path.exists():
             raise FileNotFoundError("no such file or folder, and not a bundled name "
                                     f"({', '.join(bundled_names()) or 'none bundled'})")
