@@ -116,36 +116,31 @@ def _default():
         return None
 
 
-def build_generate_tab() -> GenerateTab:
-    ckpt = _default()
-    names = ckpt.generator.class_names if ckpt else [str(i) for i in range(10)]
-    first = generate(DEFAULT_SOURCE, names[0], 0) if ckpt else None
-    loaded = gr.State(DEFAULT_SOURCE)
-    with gr.Row(equal_height=False):
-        with gr.Column(scale=2, min_width=320):
-            label = gr.Dropdown(names, value=names[0], label="Class", allow_custom_value=True)
-            with gr.Row():
-                seed = gr.Number(0, label="Seed", precision=0, minimum=0, maximum=sampling.MAX_SEED,
-                                 scale=3)
-                reseed = gr.Button("Random", scale=1, min_width=80)
-            layout = gr.Radio(list(sampling.LAYOUTS), value=sampling.LAYOUTS[0], label="Grid")
-            truncation = gr.Slider(0.0, 1.0, value=1.0, step=0.05, label="Truncation (1 = off)")
-            with gr.Accordion("Latent directions (PCA, in standard deviations)", open=True):
-                shifts = [gr.Slider(-3.0, 3.0, value=0.0, step=0.1, label=f"Direction {i + 1}")
-                          for i in range(sampling.NUM_DIRECTIONS)]
-        with gr.Column(scale=3, min_width=320):
-            image = gr.Image(first, label="Generated", type="pil", format="png", interactive=False,
-                             buttons=["download", "fullscreen"], height=420, elem_id="generated")
-            with gr.Group():
-                with gr.Row():
-                    label_b = gr.Dropdown(names, value=names[-1], label="Class B",
-                                          allow_custom_value=True)
-                    seed_b = gr.Number(1, label="Seed B", precision=0, minimum=0,
-                                       maximum=sampling.MAX_SEED)
-                t = gr.Slider(0.0, 1.0, value=0.0, step=0.02, label="Interpolate A → B (t)",
-                              elem_id="interp-t")
-            animate = gr.Button("Animate A → B (GIF)")
-            gif = gr.File(label="Animation", interactive=False)
+def _view_controls(names: list[str]):
+    label = gr.Dropdown(names, value=names[0], label="Class", allow_custom_value=True)
+    with gr.Row():
+        seed = gr.Number(0, label="Seed", precision=0, minimum=0, maximum=sampling.MAX_SEED, scale=3)
+        reseed = gr.Button("Random", scale=1, min_width=80)
+    layout = gr.Radio(list(sampling.LAYOUTS), value=sampling.LAYOUTS[0], label="Grid")
+    truncation = gr.Slider(0.0, 1.0, value=1.0, step=0.05, label="Truncation (1 = off)")
+    with gr.Accordion("Latent directions (PCA, in standard deviations)", open=True):
+        shifts = [gr.Slider(-3.0, 3.0, value=0.0, step=0.1, label=f"Direction {i + 1}")
+                  for i in range(sampling.NUM_DIRECTIONS)]
+    return label, seed, reseed, layout, truncation, shifts
+
+
+def _interpolation_controls(names: list[str]):
+    with gr.Group():
+        with gr.Row():
+            label_b = gr.Dropdown(names, value=names[-1], label="Class B", allow_custom_value=True)
+            seed_b = gr.Number(1, label="Seed B", precision=0, minimum=0, maximum=sampling.MAX_SEED)
+        t = gr.Slider(0.0, 1.0, value=0.0, step=0.02, label="Interpolate A → B (t)", elem_id="interp-t")
+    animate = gr.Button("Animate A → B (GIF)")
+    gif = gr.File(label="Animation", interactive=False)
+    return label_b, seed_b, t, animate, gif
+
+
+def _checkpoint_panel(ckpt: checkpoints.Checkpoint | None):
     with gr.Accordion("Checkpoint", open=False):
         with gr.Row():
             source = gr.Dropdown(source_choices(), value=DEFAULT_SOURCE, allow_custom_value=True,
@@ -155,7 +150,24 @@ def build_generate_tab() -> GenerateTab:
             load = gr.Button("Load", variant="primary", scale=1)
             refresh = gr.Button("↻ Runs", scale=1)
         card = gr.Markdown(card_markdown(ckpt) if ckpt else "No bundled generator found.")
+    refresh.click(lambda: gr.Dropdown(choices=source_choices()), outputs=source, api_visibility="private")
+    return source, load, card
+
+
+def build_generate_tab() -> GenerateTab:
+    ckpt = _default()
+    names = ckpt.generator.class_names if ckpt else [str(i) for i in range(10)]
+    loaded = gr.State(DEFAULT_SOURCE)
     checkpoint = gr.Textbox("", visible=False)  # API only: another source for one call
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=2, min_width=320):
+            label, seed, reseed, layout, truncation, shifts = _view_controls(names)
+        with gr.Column(scale=3, min_width=320):
+            image = gr.Image(generate(DEFAULT_SOURCE, names[0], 0) if ckpt else None, label="Generated",
+                             type="pil", format="png", interactive=False, elem_id="generated",
+                             buttons=["download", "fullscreen"], height=420)
+            label_b, seed_b, t, animate, gif = _interpolation_controls(names)
+    source, load, card = _checkpoint_panel(ckpt)
 
     view = [layout, truncation, label_b, seed_b, t, *shifts]
     gr.on([loaded.change, label.change, seed.change, *(c.change for c in view)], generate,
@@ -163,7 +175,6 @@ def build_generate_tab() -> GenerateTab:
     animate.click(interpolate, inputs=[loaded, label, seed, label_b, seed_b, checkpoint, layout,
                                        truncation, *shifts], outputs=gif, api_name="interpolate")
     reseed.click(lambda: random.randint(0, sampling.MAX_SEED), outputs=seed, api_visibility="private")
-    refresh.click(lambda: gr.Dropdown(choices=source_choices()), outputs=source, api_visibility="private")
     load_outputs = [loaded, label, label_b, card]
     load.click(load_checkpoint, inputs=[source, label, label_b], outputs=load_outputs,
                api_name="load_checkpoint")
