@@ -102,22 +102,40 @@ def blend_labels(a: torch.Tensor, b: torch.Tensor, t: float, num_classes: int) -
 def directions(generator: Generator, k: int = NUM_DIRECTIONS, samples: int = 1024) -> torch.Tensor:
     """(k, Z) unit latent directions, GANSpace-style (Härkönen et al. 2020): PCA of the first
     layer's activations over random (z, class) pairs, regressed back onto z. Cached per generator."""
-    first = next(m for m in generator.body.modules() if isinstance(m, nn.Linear))
     rng = torch.Generator().manual_seed(0)
     z = torch.randn(samples, generator.latent_dim, generator=rng)
     labels = torch.randint(generator.num_classes, (samples,), generator=rng)
-    features = first(torch.cat(_first_layer_inputs(generator, z, labels), dim=1))  # (S, D)
+    features = _first_linear_output(generator, z, labels)  # (S, D), D up to a few thousand
     centred = features - features.mean(0)
-    _, _, axes = torch.linalg.svd(centred, full_matrices=False)  # rows: principal axes (D,)
-    coords = centred @ axes[:k].T  # (S, k) coordinates along the top-k axes
+    # PCA through the (S, S) Gram matrix: its top eigenvectors times sqrt(eigenvalue) are the
+    # samples' coordinates along the top principal axes; ~10x faster than an SVD when D > S.
+    values, vectors = torch.linalg.eigh(centred @ centred.T)  # ascending
+    coords = vectors[:, -k:].flip(1) * values[-k:].flip(0).clamp_min(0).sqrt()  # (S, k)
     u = torch.linalg.lstsq(coords, z).solution  # (k, Z): z ~ coords @ u
     return u / u.norm(dim=1, keepdim=True)
 
 
-def _first_layer_inputs(generator: Generator, z: torch.Tensor, labels: torch.Tensor):
-    """The pieces the first linear layer concatenates: [z, e] (conv) or [e, z] (mlp)."""
-    e = generator.label_embedding(labels)
-    return (z, e) if generator.arch == "conv" else (e, z)
+class _Stop(Exception):
+    pass
+
+
+def _first_linear_output(generator: Generator, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Run the generator only up to its first nn.Linear (whatever the body) and return its output."""
+    first = next(m for m in generator.body.modules() if isinstance(m, nn.Linear))
+    grabbed = []
+
+    def grab(module, inputs, output):
+        grabbed.append(output.clone())
+        raise _Stop
+
+    handle = first.register_forward_hook(grab)
+    try:
+        generator(z, labels)
+    except _Stop:
+        pass
+    finally:
+        handle.remove()
+    return grabbed[0]
 
 
 # ---------------------------------------------------------------- sampling

@@ -96,6 +96,7 @@ def card_markdown(ckpt: checkpoints.Checkpoint) -> str:
 @clear_errors
 def load_checkpoint(source: str, label: str = "", label_b: str = ""):
     ckpt = checkpoints.load_checkpoint(source, refresh=True)  # an explicit load asks the remote again
+    sampling.directions(ckpt.generator)  # PCA now, so the first slider drag is already live
     names = ckpt.generator.class_names
     keep = lambda name, fallback: name if name in names else fallback  # noqa: E731
     return (ckpt.source, gr.Dropdown(choices=names, value=keep(label, names[0])),
@@ -111,7 +112,9 @@ def source_choices() -> list[str]:
 
 def _default():
     try:
-        return checkpoints.load_checkpoint(DEFAULT_SOURCE)
+        ckpt = checkpoints.load_checkpoint(DEFAULT_SOURCE)
+        sampling.directions(ckpt.generator)
+        return ckpt
     except checkpoints.CheckpointError:
         return None
 
