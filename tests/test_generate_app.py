@@ -158,7 +158,6 @@ def test_page_select_five_drag_the_interpolation_slider_and_load(url, tiny_expor
             page.screenshot(path=str(ARTIFACTS / "generate.png"))
 
             # what the Train tab does: put a source in, load it; the image follows
-            page.get_by_text("Checkpoint", exact=True).click()
             source = page.get_by_label("Source", exact=True)
             source.fill(str(tiny_export))
             source.press("Enter")

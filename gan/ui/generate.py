@@ -144,7 +144,7 @@ def _interpolation_controls(names: list[str]):
 
 
 def _checkpoint_panel(ckpt: checkpoints.Checkpoint | None):
-    with gr.Accordion("Checkpoint", open=False):
+    with gr.Accordion("Checkpoint", open=True):
         with gr.Row():
             source = gr.Dropdown(source_choices(), value=DEFAULT_SOURCE, allow_custom_value=True,
                                  label="Source", scale=4,
