@@ -140,7 +140,10 @@ def test_page_select_five_drag_the_interpolation_slider_and_load(url, tiny_expor
             page.get_by_role("option", name="5", exact=True).click()
             fives = _src_changes(page, first)
 
-            frames = [page.screenshot()]
+            top, bottom = page.locator("#generated").bounding_box(), page.locator("#interp-t").bounding_box()
+            clip = {"x": top["x"], "y": top["y"], "width": top["width"],
+                    "height": bottom["y"] + bottom["height"] - top["y"]}  # the image and the t slider
+            frames = [page.screenshot(clip=clip)]
             slider = page.locator("#interp-t input[type=range]").bounding_box()
             y = slider["y"] + slider["height"] / 2
             page.mouse.move(slider["x"] + 2, y)
@@ -149,7 +152,7 @@ def test_page_select_five_drag_the_interpolation_slider_and_load(url, tiny_expor
             for step in range(1, 7):
                 page.mouse.move(slider["x"] + slider["width"] * step / 6, y, steps=4)
                 time.sleep(0.4)
-                frames.append(page.screenshot())
+                frames.append(page.screenshot(clip=clip))
                 while_dragging.add(image.get_attribute("src"))
             page.mouse.up()
             assert len(while_dragging - {fives}) >= 2, "the image did not follow the slider while dragged"
@@ -166,5 +169,5 @@ def test_page_select_five_drag_the_interpolation_slider_and_load(url, tiny_expor
             _src_changes(page, morphed)
         finally:
             browser.close()
-    shots = [Image.open(io.BytesIO(f)).convert("RGB").resize((640, 450)) for f in frames]
+    shots = [Image.open(io.BytesIO(f)).convert("RGB") for f in frames]
     shots[0].save(ARTIFACTS / "sliders.gif", save_all=True, append_images=shots[1:], duration=400, loop=0)
