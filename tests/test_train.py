@@ -32,6 +32,8 @@ def test_short_real_mnist_run_exports_and_logs(tmp_path):
     z, y = torch.randn(3, 8), torch.arange(3)
     with torch.no_grad():
         assert torch.allclose(module.g_ema.eval()(z, y), g(z, y))
+        # ... and the app's loader reads the same EMA generator from the .ckpt itself
+        assert torch.allclose(load_generator(run / "checkpoints" / "last.ckpt")(z, y), g(z, y))
 
 
 def test_wandb_offline_writes_metrics_and_images(tmp_path, monkeypatch):
