@@ -117,11 +117,9 @@ class Supervisor:
 
     def reconcile(self, run_id: str, folder: Path) -> dict:
         """status.json, corrected when its process is gone but it still claims to be live."""
-        if run_id in self.procs and self.procs[run_id].poll() is not None:
-            self.procs.pop(run_id)  # reaped: no zombie keeps its PID looking alive
         process = read_json(folder / PROCESS_FILE)
         status = read_json(folder / STATUS_FILE) or {"state": "starting", **process}
-        if status.get("state") not in LIVE_STATES or alive(process):
+        if status.get("state") not in LIVE_STATES or self.running(run_id, process):
             return status
         status = read_json(folder / STATUS_FILE) or {"state": "starting", **process}  # finished meanwhile?
         if status["state"] in LIVE_STATES:
@@ -139,26 +137,27 @@ class Supervisor:
         return [self.status(i) for i in ids]
 
     def stop(self, run_id: str, grace_s: float = 60.0, term_s: float = 15.0) -> dict:
-        """Ask the trainer to stop (it checkpoints and exports), then SIGTERM, then SIGKILL."""
+        """Ask the trainer to stop (it checkpoints and exports), then SIGTERM, then SIGKILL.
+
+        Returns once the process is gone, with the run's final status."""
         folder = self.folder(run_id)
-        (folder / STOP_FILE).touch()
+        process = read_json(folder / PROCESS_FILE)
+        if self.running(run_id, process):
+            (folder / STOP_FILE).touch()
         for sig, wait_s in ((None, grace_s), (signal.SIGTERM, term_s), (signal.SIGKILL, 5.0)):
-            status = self.reconcile(run_id, folder)
-            if status.get("state") not in LIVE_STATES:
+            if not self.running(run_id, process):
                 break
             if sig is not None:
-                signal_group(read_json(folder / PROCESS_FILE), sig)
-            self.wait(run_id, folder, wait_s)
+                signal_group(process, sig)
+            deadline = time.time() + wait_s
+            while self.running(run_id, process) and time.time() < deadline:
+                time.sleep(0.2)
         return self.status(run_id)
 
-    def wait(self, run_id: str, folder: Path, timeout_s: float, poll_s: float = 0.2) -> dict:
-        """Block until the run is no longer live or `timeout_s` passed; return its status."""
-        deadline = time.time() + timeout_s
-        while (status := self.reconcile(run_id, folder)).get("state") in LIVE_STATES:
-            if time.time() > deadline:
-                break
-            time.sleep(poll_s)
-        return status
+    def running(self, run_id: str, process: dict) -> bool:
+        if run_id in self.procs and self.procs[run_id].poll() is not None:
+            self.procs.pop(run_id)  # reaped: no zombie keeps its PID looking alive
+        return alive(process)
 
 
 def signal_group(process: dict, sig: int) -> None:
