@@ -90,7 +90,8 @@ def monitor(run_id: str | None):
         return "", "", None, None, {}, ""
     status = run_status(run_id)
     bar = f'<progress value="{status.get("progress", 0.0):.4f}" max="1" style="width:100%"></progress>'
-    curves = pd.DataFrame(run_view.curve_rows(Path(status["folder"])), columns=["batch", "value", "metric"])
+    rows = run_view.curve_rows(Path(status["folder"]))
+    curves = pd.DataFrame(rows) if rows else None  # an empty frame would pin the plot to no lines
     sample = Image.open(status["sample"]).copy() if status.get("sample") else None
     log = run_view.log_tail(Path(status["folder"]) / "output.log")
     return bar, run_view.progress_line(status), curves, sample, status.get("metrics") or {}, log
@@ -127,8 +128,9 @@ def build_train_tab(generate: GenerateTab, tabs: gr.Tabs) -> None:
     pick = gr.Dropdown(label="Run", choices=[], allow_custom_value=False)
     bar, line = gr.HTML(), gr.Markdown()
     with gr.Row():
-        curves = gr.LinePlot(x="batch", y="value", color="metric", label="Losses", height=260)
-        sample = gr.Image(label="Latest samples (one row per class)", type="pil", interactive=False)
+        curves = gr.LinePlot(x="batch", y="value", color="metric", label="Losses")
+        sample = gr.Image(label="Latest samples (one row per class)", type="pil", interactive=False,
+                          height=320)
     with gr.Row():
         metrics = gr.JSON(label="Latest metrics")
         log = gr.Textbox(label="Log (last lines)", lines=12, max_lines=12, autoscroll=True)
