@@ -7,8 +7,9 @@ the truth about every run folder, also after the app restarted.
     <root>/<id>/checkpoints/, samples/, export/, metrics.jsonl written by the trainer
 
 The root is `$GAN_RUNS_DIR` (default `runs`). Ids are ours (`YYYYmmdd-HHMMSS-xxxx`) and checked
-before any path is built from one. The trainer runs with a lower CPU priority and
-`$GAN_TRAIN_THREADS` torch threads, so the app stays responsive while it trains.
+before any path is built from one. The trainer runs with a lower CPU priority
+(niceness `$GAN_TRAIN_NICE`, default 10) and `$GAN_TRAIN_THREADS` torch threads (default half
+the cores), so the app stays responsive while it trains.
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ ID_RE = re.compile(r"\d{8}-\d{6}-[0-9a-f]{4}")
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LOG_FILE = "output.log"
 PROCESS_FILE = "process.json"
-NICENESS = 10
 
 
 class RunError(RuntimeError):
@@ -177,7 +177,7 @@ def child_env() -> dict:
 
 def lower_priority(pid: int) -> None:
     try:
-        os.setpriority(os.PRIO_PROCESS, pid, NICENESS)
+        os.setpriority(os.PRIO_PROCESS, pid, int(os.environ.get("GAN_TRAIN_NICE", "10")))
     except OSError:
         pass  # not fatal: the run just competes with the app at normal priority
 
