@@ -4,6 +4,7 @@ import json
 import time
 
 import pytest
+from PIL import Image
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 
@@ -46,7 +47,9 @@ def test_start_poll_until_finished_then_generate_from_export(app):
     if "/generate" not in endpoints:
         pytest.skip("this app has no /generate endpoint yet (the Generate tab is another issue)")
     image = client.predict(label="3", seed=0, checkpoint=status["export"], api_name="/generate")
-    assert image
+    path = image if isinstance(image, str) else image["path"]
+    with Image.open(path) as im:
+        assert min(im.size) >= 28
 
 
 @pytest.mark.parametrize("fields,words", [
