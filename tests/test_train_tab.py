@@ -71,3 +71,41 @@ def test_bad_input_is_a_clear_error_nothing_starts_and_server_keeps_serving(app,
     (fake / "params.json").write_text(json.dumps(RunParams().to_dict()))
     (fake / "status.json").write_text(json.dumps({"state": "finished", "progress": 1.0}))
     assert client.predict(run_id=fake.name, api_name="/run_status")["state"] == "finished"
+
+
+def test_page_start_watch_reload_keeps_form_then_open_in_generate(app):
+    """Real headless Chromium: the form starts a run, the monitor shows it to the end, a reload
+    brings the form back as it was, and "Open in Generate" hands the export to the Generate tab."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    client, root = app
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1280, "height": 1600})
+        page.goto(client.src)
+        page.get_by_role("tab", name="Train").click()
+        page.get_by_label("Epochs").fill("1")
+        page.get_by_label("Batches per epoch (0 = all)").fill("5")
+        page.get_by_text("Advanced overrides").click()
+        page.get_by_label("One Hydra override per line").fill(TINY)
+        page.get_by_role("button", name="Start").click()
+        page.get_by_text("finished · epoch 1/1 · 5/5 batches · 100%").wait_for(timeout=240_000)
+        run_id = max(p.name for p in root.iterdir() if (p / "params.json").exists())
+        assert (root / run_id / "export" / "config.json").exists()
+        samples = page.get_by_text("Latest samples (one row per class)").locator(
+            "xpath=ancestor::div[contains(@class, 'block')][1]").locator("img")
+        samples.wait_for(timeout=10_000)  # the sample grid is shown
+
+        page.reload()
+        page.get_by_role("tab", name="Train").click()
+        page.wait_for_function("() => [...document.querySelectorAll('input')].some(e => e.value === '5')")
+        assert page.get_by_label("Epochs").input_value() == "1"
+
+        page.wait_for_function("(x) => [...document.querySelectorAll('input')].some(e => e.value === x)",
+                               arg=run_id)  # the run picker shows the newest run
+        page.get_by_role("button", name="Open in Generate").click()
+        export = str((root / run_id / "export").resolve())
+        page.wait_for_function("(x) => [...document.querySelectorAll('input, textarea')]"
+                               ".some(e => e.value === x)", arg=export, timeout=30_000)
+        playwright.expect(page.get_by_role("tab", name="Generate")).to_have_attribute(
+            "aria-selected", "true", timeout=30_000)
+        browser.close()
