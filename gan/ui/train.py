@@ -97,11 +97,18 @@ def monitor(run_id: str | None):
     return bar, run_view.progress_line(status), curves, sample, status.get("metrics") or {}, log
 
 
-def runs_table(selected: str | None):
+def runs_table():
+    """The runs table and the picker's choices; the picked run stays as the person left it."""
     rows = [run_view.table_row(s) for s in supervisor().list()]
-    ids = [r[0] for r in rows]
-    selected = selected if selected in ids else (ids[0] if ids else None)
-    return pd.DataFrame(rows, columns=run_view.TABLE_COLUMNS), gr.Dropdown(choices=ids, value=selected)
+    return pd.DataFrame(rows, columns=run_view.TABLE_COLUMNS), gr.Dropdown(choices=[r[0] for r in rows])
+
+
+def on_page_load():
+    """Runs table, the newest run picked, and the form as that run had it."""
+    table, _ = runs_table()
+    ids = list(table["run"])
+    newest = ids[0] if ids else None
+    return table, gr.Dropdown(choices=ids, value=newest), *form_values(newest)
 
 
 def form_values(run_id: str | None) -> list:
@@ -142,9 +149,9 @@ def build_train_tab(generate: GenerateTab, tabs: gr.Tabs) -> None:
     stop.click(stop_from_form, inputs=pick, outputs=None, **private)
     reuse.click(form_values, inputs=pick, outputs=form, **private)
     pick.change(monitor, inputs=pick, outputs=view, **private)
-    gr.on(None, lambda: (*runs_table(None), *form_values(None)), outputs=[table, pick, *form], **private)
+    gr.on(None, on_page_load, outputs=[table, pick, *form], **private)
     timer = gr.Timer(POLL_S)
-    timer.tick(runs_table, inputs=pick, outputs=[table, pick], **private)
+    timer.tick(runs_table, outputs=[table, pick], show_progress="hidden", **private)
     timer.tick(monitor, inputs=pick, outputs=view, show_progress="hidden", **private)
     open_in_generate.click(generate_source, inputs=pick, outputs=generate.source, **private).success(
         generate.load, inputs=[generate.source, *generate.load_inputs], outputs=generate.load_outputs,
