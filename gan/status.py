@@ -84,7 +84,11 @@ class RunStatus(pl.Callback):
     def on_train_epoch_end(self, trainer, pl_module) -> None:
         self.write(trainer, "running", history=True)
 
-    def on_train_end(self, trainer, pl_module) -> None:
+    def teardown(self, trainer, pl_module, stage: str) -> None:
+        # after every callback's on_train_end: the export and last.ckpt are on disk by now,
+        # whatever the order of the callbacks
+        if stage != "fit" or trainer.interrupted:
+            return
         stopped = self.stopping or (self.folder(trainer) / STOP_FILE).exists()
         self.write(trainer, "stopped" if stopped else "finished", history=True,
                    message="stopped on request" if stopped else "")
