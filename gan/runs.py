@@ -68,6 +68,8 @@ class Supervisor:
         self.lock = threading.Lock()
 
     def folder(self, run_id: str) -> Path:
+        if not run_id:
+            raise RunError("no run picked: choose one in the runs list")
         if not isinstance(run_id, str) or not ID_RE.fullmatch(run_id):
             raise RunError(f"not a run id: {run_id!r} (expected YYYYmmdd-HHMMSS-xxxx)")
         path = self.root / run_id

@@ -76,7 +76,9 @@ class RunStatus(pl.Callback):
         self.write(trainer, "running")
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-        if (self.folder(trainer) / STOP_FILE).exists() and not self.stopping:
+        asked = (self.folder(trainer) / STOP_FILE).exists()
+        # every rank decides together (DDP), or one would wait forever for the others
+        if trainer.strategy.reduce_boolean_decision(asked, all=False) and not self.stopping:
             self.stopping = trainer.should_stop = True
         if time.time() - self.last >= self.every_s:
             self.write(trainer, "running", history=True)

@@ -44,13 +44,17 @@ def test_hostile_input_is_refused_and_starts_nothing(tmp_path, fields, words):
     assert list(tmp_path.iterdir()) == [] and sup.procs == {}
 
 
-@pytest.mark.parametrize("run_id", ["../../etc", "/etc", "20260101-000000-abcd/../../x", "", None])
-def test_bad_run_ids_are_refused(tmp_path, run_id):
+@pytest.mark.parametrize("run_id,words", [
+    ("../../etc", "not a run id"), ("/etc", "not a run id"), ("20260101-000000-abcd/../../x", "not a run id"),
+    ("20260101-000000-abcd; rm -rf /", "not a run id"), (42, "not a run id"), ("", "no run picked"),
+    (None, "no run picked"), ("20260101-000000-abcd", "no run '20260101-000000-abcd'")])
+def test_bad_run_ids_are_refused(tmp_path, run_id, words):
     sup = Supervisor(tmp_path, limits=Limits())
-    with pytest.raises(RunError, match="not a run id"):
+    with pytest.raises(RunError, match=words):
         sup.status(run_id)
-    with pytest.raises(RunError, match="not a run id"):
+    with pytest.raises(RunError, match=words):
         sup.stop(run_id)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_fields_become_typed_overrides(tmp_path):

@@ -88,3 +88,13 @@ def test_kill_9_then_restart_every_run_has_its_true_state(tmp_path):
     on_disk = json.loads((tmp_path / killed / "status.json").read_text())
     assert on_disk["state"] == "failed"  # written back: the next reader sees the truth too
     sup.procs[killed].wait(timeout=10)  # reap the child killed above
+
+
+def test_stop_escalates_to_sigterm_when_the_trainer_does_not_answer(tmp_path):
+    sup = Supervisor(tmp_path, limits=Limits())
+    run_id = sup.start(LONG)  # still importing torch: nobody is reading the STOP file yet
+    pid = json.loads((tmp_path / run_id / "process.json").read_text())["pid"]
+    t0 = time.time()
+    final = sup.stop(run_id, grace_s=0.5, term_s=20)
+    assert final["state"] == "stopped" and "process ended" in final["message"]
+    assert process_start_time(pid) is None and time.time() - t0 < 20
