@@ -7,6 +7,8 @@ import json
 from collections import deque
 from pathlib import Path
 
+from PIL import Image
+
 from gan.status import HISTORY_FILE
 
 TABLE_COLUMNS = ["run", "state", "dataset", "model", "loss", "epochs", "progress", "message"]
@@ -63,6 +65,17 @@ def table_row(status: dict) -> list:
     return [status["id"], status.get("state", "?"), params.get("dataset"), params.get("model"),
             params.get("loss"), params.get("epochs"), f"{status.get('progress', 0.0):.0%}",
             status.get("message", "")]
+
+
+def latest_sample(status: dict) -> Image.Image | None:
+    """The newest sample grid (written atomically by the trainer), or None before the first."""
+    if not status.get("sample"):
+        return None
+    try:
+        with Image.open(status["sample"]) as image:
+            return image.copy()
+    except OSError:  # the run folder was deleted meanwhile
+        return None
 
 
 def generate_source(status: dict) -> str | None:

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import gradio as gr
 import pandas as pd
-from PIL import Image
 
 from gan import run_view
 from gan.run_params import CHOICES, ParamError, RunParams
@@ -92,7 +91,7 @@ def monitor(run_id: str | None):
     bar = f'<progress value="{status.get("progress", 0.0):.4f}" max="1" style="width:100%"></progress>'
     rows = run_view.curve_rows(Path(status["folder"]))
     curves = pd.DataFrame(rows) if rows else None  # an empty frame would pin the plot to no lines
-    sample = Image.open(status["sample"]).copy() if status.get("sample") else None
+    sample = run_view.latest_sample(status)
     log = run_view.log_tail(Path(status["folder"]) / "output.log")
     return bar, run_view.progress_line(status), curves, sample, status.get("metrics") or {}, log
 
