@@ -53,7 +53,12 @@ def main() -> None:
     ap.add_argument("--calls", type=int, default=40)
     ap.add_argument("--warmup", type=int, default=5)
     args = ap.parse_args()
-    os.environ["GAN_RUNS_DIR"] = tempfile.mkdtemp(prefix="bench-runs-")
+    with tempfile.TemporaryDirectory(prefix="bench-runs-") as root:
+        os.environ["GAN_RUNS_DIR"] = root
+        run(args)
+
+
+def run(args) -> None:
     from gradio_client import Client
 
     from gan.ui import build_app
@@ -75,10 +80,12 @@ def measure(client, args) -> None:
     export = wait(client, tiny, lambda s: s["state"] == "finished")["export"]
     idle = latencies(client, export, args.calls, args.warmup)
     big = client.predict(epochs=5, batch_size=64, logger="none", api_name="/start_run")
-    wait(client, big, lambda s: s["state"] == "running" and s.get("batches_done", 0) > 0)
-    busy = latencies(client, export, args.calls, args.warmup)
-    trained = client.predict(run_id=big, api_name="/run_status")["batches_done"]
-    client.predict(run_id=big, api_name="/stop_run")
+    try:
+        wait(client, big, lambda s: s["state"] == "running" and s.get("batches_done", 0) > 0)
+        busy = latencies(client, export, args.calls, args.warmup)
+        trained = client.predict(run_id=big, api_name="/run_status")["batches_done"]
+    finally:
+        client.predict(run_id=big, api_name="/stop_run")
     after = latencies(client, export, args.calls, args.warmup)  # brackets drift in background load
     print(f"trainer: nice {os.environ.get('GAN_TRAIN_NICE', '10')}, "
           f"{os.environ.get('GAN_TRAIN_THREADS') or max(1, (os.cpu_count() or 2) // 2)} torch threads, "
