@@ -44,6 +44,7 @@ class Limits:
     epochs: int = 1000
     batch_size: int = 4096
     limit_batches: int | None = None  # None: no forced cap on batches per epoch
+    max_running: int | None = None  # None: $GAN_MAX_RUNS decides
 
 
 @dataclass(frozen=True)
@@ -185,4 +186,4 @@ def space_limits() -> Limits | None:
         return Limits()
     if os.environ.get("GAN_SPACE_TRAINING") != "1":
         return None
-    return Limits(epochs=3, batch_size=128, limit_batches=200)
+    return Limits(epochs=3, batch_size=128, limit_batches=200, max_running=1)

@@ -62,8 +62,9 @@ class Supervisor:
     def __init__(self, root: str | Path | None = None, max_running: int | None = None,
                  limits: Limits | None | str = "auto"):
         self.root = Path(root) if root else default_root()
-        self.max_running = max_running or int(os.environ.get("GAN_MAX_RUNS", "1"))
         self.limits = space_limits() if limits == "auto" else limits
+        self.max_running = ((self.limits and self.limits.max_running) or max_running
+                            or int(os.environ.get("GAN_MAX_RUNS", "1")))
         self.procs: dict[str, subprocess.Popen] = {}  # children of this process, to reap them
         self.lock = threading.Lock()
 

@@ -78,6 +78,8 @@ def test_space_bounds_or_disables_training(tmp_path, monkeypatch):
     with pytest.raises(RunError, match="off on this Space"):
         Supervisor(tmp_path).start(RunParams())
     monkeypatch.setenv("GAN_SPACE_TRAINING", "1")
+    monkeypatch.setenv("GAN_MAX_RUNS", "4")
+    assert Supervisor(tmp_path).max_running == 1  # one run at a time on a Space, whatever the env says
     with pytest.raises(ParamError, match="epochs must be between 1 and 3"):
         Supervisor(tmp_path).start(RunParams(epochs=10, limit_batches=10))
     with pytest.raises(ParamError, match="limit_batches must be between 1 and 200"):
