@@ -7,6 +7,7 @@ takes plain values.
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import hydra
@@ -16,6 +17,10 @@ from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.loggers import WandbLogger
 
 SECRET_WORDS = ("key", "token", "secret", "password")
+# Expected here: the EMA generator is kept in eval mode, and GAN training has no validation_step.
+warnings.filterwarnings("ignore", message=r".*module\(s\) in eval mode.*")
+warnings.filterwarnings("ignore", message=r".*have no `validation_step`.*")
+warnings.filterwarnings("ignore", message=r".*LeafSpec.*")
 
 
 def build_loggers(cfg: DictConfig) -> list:
