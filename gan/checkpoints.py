@@ -50,7 +50,7 @@ def bundled_names() -> list[str]:
     return sorted(p.name for p in BUNDLED_DIR.glob("*") if (p / "config.json").is_file())
 
 
-def local_runs(runs_dir: str | Path = "runs") -> list[str]:
+def local_runs(runs_dir: str | Path) -> list[str]:
     """Run folders under `runs_dir` that hold an export or a checkpoint, newest first."""
     runs = [p for p in Path(runs_dir).glob("*")
             if (p / "export" / "config.json").is_file() or any(p.glob("checkpoints/*.ckpt"))]

@@ -22,7 +22,7 @@ from typing import Callable
 
 import gradio as gr
 
-from gan import checkpoints, sampling
+from gan import checkpoints, runs, sampling
 from gan.export import card_facts
 from gan.images import gif_bytes, view_image
 
@@ -104,7 +104,7 @@ def load_checkpoint(source: str, label: str = "", label_b: str = ""):
 
 
 def source_choices() -> list[str]:
-    return checkpoints.bundled_names() + checkpoints.local_runs()
+    return checkpoints.bundled_names() + checkpoints.local_runs(runs.default_root())
 
 
 # ---------------------------------------------------------------- layout and wiring
