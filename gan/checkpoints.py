@@ -129,7 +129,8 @@ def _why(e: Exception) -> str:
         return "repository not found on the Hugging Face Hub (or it is private)"
     if "RevisionNotFound" in name:
         return "revision not found in the repository"
-    if "LocalEntryNotFound" in name or "OfflineMode" in name or isinstance(e, (ConnectionError, TimeoutError)):
+    offline = "LocalEntryNotFound" in name or "OfflineMode" in name
+    if offline or isinstance(e, (ConnectionError, TimeoutError)):
         return f"not reachable and not in the local cache (no network?): {first}"
     return f"{first} ({name})" if first else name
 
@@ -159,6 +160,8 @@ def _generator_from_folder(folder: Path) -> tuple[Generator, dict]:
 
 def _generator_from_ckpt(path: Path) -> tuple[Generator, dict]:
     ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(ckpt, dict) or not {"hyper_parameters", "state_dict"} <= set(ckpt):
+        raise ValueError("wrong architecture: not a GANModule checkpoint (no hyper_parameters/state_dict)")
     hp = ckpt["hyper_parameters"]
     config = {"arch": hp["arch"], "latent_dim": hp["latent_dim"], "num_classes": hp["num_classes"],
               "img_shape": hp["img_shape"], "class_names": hp.get("class_names"),

@@ -211,6 +211,9 @@ def test_wrong_architecture(tiny_export, tmp_path):
     (folder / "config.json").write_text(json.dumps({"_class_name": "UNet2DModel", "sample_size": 32}))
     with pytest.raises(CheckpointError, match=r"wrong architecture.*unexpected keyword argument"):
         load_generator(folder)
+    torch.save({"model": {"w": torch.zeros(2)}}, tmp_path / "other.ckpt")
+    with pytest.raises(CheckpointError, match=r"other.ckpt: .*not a GANModule checkpoint"):
+        load_generator(tmp_path / "other.ckpt")
 
 
 def test_corrupt_weights(tiny_export, tmp_path):
