@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import struct
 from pathlib import Path
 
 import pytest
@@ -54,3 +55,22 @@ def tiny_export(tmp_path_factory):
             p.add_(0.3 * torch.randn_like(p))
     card = {"title": "tiny test generator", "dataset": "mnist", "epochs": 1, "metrics": {"val/fid": 123.4}}
     return export_generator(g.eval(), tmp_path_factory.mktemp("tiny") / "export", card)
+
+
+def wandb_records(path):
+    """Parse W&B's offline run file: a 7-byte header, then LevelDB-log chunks of protobuf Records."""
+    from wandb.proto import wandb_internal_pb2 as pb
+
+    data, pos, buf, records = path.read_bytes(), 7, b"", []
+    while pos + 7 <= len(data):
+        if 32768 - pos % 32768 < 7:  # block trailer padding
+            pos += 32768 - pos % 32768
+            continue
+        _crc, n, kind = struct.unpack("<IHB", data[pos:pos + 7])
+        buf, pos = buf + data[pos + 7:pos + 7 + n], pos + 7 + n
+        if kind in (1, 4):  # FULL or LAST chunk ends a record
+            record = pb.Record()
+            record.ParseFromString(buf)
+            records.append(record)
+            buf = b""
+    return records

@@ -1,10 +1,12 @@
 """`python -m gan.publish`: the Hub upload with only HfApi (the network) faked; W&B for real, offline."""
 
+import json
 import shutil
 from pathlib import Path
 
 import pytest
 
+from conftest import wandb_records
 from gan import publish
 
 
@@ -51,6 +53,9 @@ def test_wandb_artifact_offline(tiny_export, tmp_path, monkeypatch, capsys):
     folder = shutil.copytree(tiny_export, tmp_path / "export")
     publish.main([str(folder), "--wandb", "me/cgan-studio", "--alias", "best"])
     assert "wandb:me/cgan-studio/generator-mnist:latest" in capsys.readouterr().out
-    (records,) = (tmp_path / "wandb").glob("offline-run-*/*.wandb")
-    blob = records.read_bytes()
-    assert b"generator-mnist" in blob and b"best" in blob and b"model.safetensors" in blob
+    (run_file,) = (tmp_path / "wandb").glob("offline-run-*/*.wandb")
+    (artifact,) = [r.artifact for r in wandb_records(run_file) if r.WhichOneof("record_type") == "artifact"]
+    assert (artifact.type, artifact.name) == ("model", "generator-mnist")
+    assert sorted(artifact.aliases) == ["best", "latest"]
+    metadata = json.loads(artifact.metadata)  # the card's facts, not its hparams
+    assert metadata["metrics"] == {"val/fid": 123.4} and "hparams" not in metadata

@@ -2,14 +2,13 @@
 
 import csv
 import json
-import struct
 import subprocess
 import sys
 
 import pytest
 import torch
 
-from conftest import ROOT, TINY_RUN, compose_cfg
+from conftest import ROOT, TINY_RUN, compose_cfg, wandb_records
 from gan import load_generator
 from gan.module import GANModule
 from gan.train import train
@@ -35,25 +34,6 @@ def test_short_real_mnist_run_exports_and_logs(tmp_path):
         assert torch.allclose(module.g_ema.eval()(z, y), g(z, y))
         # ... and the app's loader reads the same EMA generator from the .ckpt itself
         assert torch.allclose(load_generator(run / "checkpoints" / "last.ckpt")(z, y), g(z, y))
-
-
-def wandb_records(path):
-    """Parse W&B's offline run file: a 7-byte header, then LevelDB-log chunks of protobuf Records."""
-    from wandb.proto import wandb_internal_pb2 as pb
-
-    data, pos, buf, records = path.read_bytes(), 7, b"", []
-    while pos + 7 <= len(data):
-        if 32768 - pos % 32768 < 7:  # block trailer padding
-            pos += 32768 - pos % 32768
-            continue
-        _crc, n, kind = struct.unpack("<IHB", data[pos:pos + 7])
-        buf, pos = buf + data[pos + 7:pos + 7 + n], pos + 7 + n
-        if kind in (1, 4):  # FULL or LAST chunk ends a record
-            record = pb.Record()
-            record.ParseFromString(buf)
-            records.append(record)
-            buf = b""
-    return records
 
 
 def test_wandb_offline_writes_metrics_and_images(tmp_path, monkeypatch):
