@@ -66,10 +66,14 @@ def train(cfg: DictConfig) -> Path:
 
 
 def finish_loggers(loggers: list) -> None:
-    """Close W&B runs so summaries and artifacts are written (matters for multirun and tests)."""
-    for logger in loggers:
-        if isinstance(logger, WandbLogger) and logger._experiment is not None:
-            logger.experiment.finish()
+    """Close W&B runs and wait until the service has written (offline) or uploaded everything."""
+    wandb_runs = [lg.experiment for lg in loggers if isinstance(lg, WandbLogger) and lg._experiment]
+    for run in wandb_runs:
+        run.finish()
+    if wandb_runs:
+        import wandb
+
+        wandb.teardown()
 
 
 @hydra.main(version_base="1.3", config_path="../configs", config_name="train")
