@@ -29,6 +29,9 @@ from gan.images import gif_bytes, view_image
 DEFAULT_SOURCE = "mnist"
 GIF_DIR = Path(tempfile.gettempdir()) / "cgan-studio-gifs"
 LIVE = {"trigger_mode": "always_last", "show_progress": "hidden"}  # latest value wins, no spinner
+# A crowd queues instead of failing: /generate (~2 ms of work) runs two at a time, one per core;
+# GIFs (24 frames) and checkpoint loads (may download, computes PCA) one at a time.
+GENERATE_CONCURRENCY, HEAVY_CONCURRENCY = 2, 1
 
 
 @dataclass
@@ -174,12 +177,14 @@ def build_generate_tab() -> GenerateTab:
 
     view = [layout, truncation, label_b, seed_b, t, *shifts]
     gr.on([loaded.change, label.change, seed.change, *(c.change for c in view)], generate,
-          inputs=[loaded, label, seed, checkpoint, *view], outputs=image, api_name="generate", **LIVE)
+          inputs=[loaded, label, seed, checkpoint, *view], outputs=image, api_name="generate",
+          concurrency_limit=GENERATE_CONCURRENCY, **LIVE)
     animate.click(interpolate, inputs=[loaded, label, seed, label_b, seed_b, checkpoint, layout,
-                                       truncation, *shifts], outputs=gif, api_name="interpolate")
+                                       truncation, *shifts], outputs=gif, api_name="interpolate",
+                  concurrency_limit=HEAVY_CONCURRENCY)
     reseed.click(lambda: random.randint(0, sampling.MAX_SEED), outputs=seed, api_visibility="private")
     load_outputs = [loaded, label, label_b, card]
     load.click(load_checkpoint, inputs=[source, label, label_b], outputs=load_outputs,
-               api_name="load_checkpoint")
+               api_name="load_checkpoint", concurrency_limit=HEAVY_CONCURRENCY)
     return GenerateTab(source=source, load=load_checkpoint, load_inputs=[label, label_b],
                        load_outputs=load_outputs, image=image)
