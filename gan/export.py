@@ -44,7 +44,7 @@ def render_card(card: dict) -> str:
     lines = ["---", "library_name: cgan-studio", "tags: [gan, conditional-gan, pytorch]", "---", "",
              f"# {card.get('title', 'Conditional GAN generator')}", "",
              "![samples](samples.png)", "", "| fact | value |", "| --- | --- |"]
-    for key in ("dataset", "arch", "loss", "epochs", "steps", "command"):
+    for key in ("dataset", "arch", "architecture", "loss", "epochs", "steps", "command"):
         if key in card:
             lines.append(f"| {key} | `{card[key]}` |")
     metrics = card.get("metrics") or {}
@@ -52,6 +52,8 @@ def render_card(card: dict) -> str:
         lines += ["", "## Metrics", "", "| metric | value |", "| --- | --- |"]
         lines += [f"| {k} | {v:.4g} |" if isinstance(v, float) else f"| {k} | {v} |"
                   for k, v in metrics.items()]
+    if card.get("evaluation"):
+        lines += ["", "## Evaluation (`python -m gan.evaluate`)", "", card["evaluation"]]
     lines += ["", "Load it with `gan.load_generator(\"<this folder>\")`."]
     return "\n".join(lines) + "\n"
 
