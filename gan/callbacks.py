@@ -110,18 +110,22 @@ class QualityMetrics(pl.Callback):
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx: int) -> None:
         self.batches += 1
         if self.every_n_batches and self.batches % self.every_n_batches == 0:
-            self.measure(trainer, pl_module)
+            self.log(pl_module, self.measure(trainer, pl_module))
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if self.every_n_epochs and (trainer.current_epoch + 1) % self.every_n_epochs == 0:
-            self.measure(trainer, pl_module)
+            self.log(pl_module, self.measure(trainer, pl_module))
+
+    @staticmethod
+    def log(pl_module: pl.LightningModule, metrics: dict) -> None:
+        pl_module.log_dict({f"val/{k}": v for k, v in metrics.items()})
 
     def measure(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> dict:
+        """Score the EMA generator now, append the record; callable after fit too (no logging)."""
         t0 = time.perf_counter()
         generator = pl_module.g_ema
         fake = embed(self.judge, *generate(generator, self.per_class, self.seed))
         metrics = score(self.real, fake, generator.num_classes, per_class=False)
-        pl_module.log_dict({f"val/{k}": v for k, v in metrics.items()})
         record = {"batch": self.batches, "epoch": trainer.current_epoch,
                   "train_seconds": t0 - self.start - self.eval_seconds,
                   "eval_seconds": time.perf_counter() - t0, **metrics}
