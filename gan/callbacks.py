@@ -110,14 +110,14 @@ class QualityMetrics(pl.Callback):
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx: int) -> None:
         self.batches += 1
         if self.every_n_batches and self.batches % self.every_n_batches == 0:
-            self.log(pl_module, self.measure(trainer, pl_module))
+            self.log_metrics(pl_module, self.measure(trainer, pl_module))
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if self.every_n_epochs and (trainer.current_epoch + 1) % self.every_n_epochs == 0:
-            self.log(pl_module, self.measure(trainer, pl_module))
+            self.log_metrics(pl_module, self.measure(trainer, pl_module))
 
     @staticmethod
-    def log(pl_module: pl.LightningModule, metrics: dict) -> None:
+    def log_metrics(pl_module: pl.LightningModule, metrics: dict) -> None:
         pl_module.log_dict({f"val/{k}": v for k, v in metrics.items()})
 
     def measure(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> dict:
