@@ -31,10 +31,14 @@ def infer_dataset(class_names: list[str]) -> str:
 
 
 def evaluate(generator, dataset: str, per_class: int = 1000, seed: int = 0, judge=None) -> dict:
-    """Metrics of `generator` and of the real floor, both against the full real test split."""
+    """Metrics of `generator` and of the real floor, both against the real test split.
+
+    All three sets hold up to `per_class` images per class (the test split has 892-1,135 per
+    class), so k-NN precision/recall compare sets of about the same size.
+    """
     judge = judge or load_judge(dataset)
     k = generator.num_classes
-    real = embed(judge, *real_subset(dataset, "test"))
+    real = embed(judge, *real_subset(dataset, "test", per_class, seed))
     fake = embed(judge, *generate(generator, per_class, seed))
     floor = embed(judge, *real_subset(dataset, "train", per_class, seed))
     return {"dataset": dataset, "per_class": per_class, "seed": seed,
