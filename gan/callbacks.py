@@ -1,9 +1,11 @@
-"""Training callbacks: per-epoch sample grids and the final export of the EMA generator."""
+"""Training callbacks: per-epoch sample grids, quality metrics and the final export of the EMA generator."""
 
 from __future__ import annotations
 
+import json
 import shlex
 import sys
+import time
 from pathlib import Path
 
 import pytorch_lightning as pl
@@ -12,6 +14,8 @@ from pytorch_lightning.utilities import rank_zero_only
 
 from gan.export import export_generator, samples_image
 from gan.images import save_png
+from gan.judge import load_judge
+from gan.metrics import embed, generate, real_subset, score
 from gan.publish import log_model_artifact
 
 
@@ -70,3 +74,61 @@ class ExportGenerator(pl.Callback):
             if isinstance(logger, WandbLogger):
                 log_model_artifact(logger.experiment, path, card, aliases=["latest"])
 
+
+class QualityMetrics(pl.Callback):
+    """Log `val/class_acc`, `val/fid`, `val/precision`, `val/recall` of the EMA generator.
+
+    Runs every `every_n_epochs` epochs and/or every `every_n_batches` training batches (0 = off)
+    on a small seeded budget (`per_class` samples per class against as many real test images
+    per class), so it stays cheap; `python -m gan.evaluate` is the full-budget measurement.
+    Each measurement is appended to `<run_dir>/quality.jsonl` with the training seconds so far
+    (time spent measuring excluded). With `stop_at`, training stops once class accuracy reaches it.
+    """
+
+    def __init__(self, every_n_epochs: int = 1, every_n_batches: int = 0, per_class: int = 100,
+                 seed: int = 0, stop_at: float | None = None):
+        self.every_n_epochs, self.every_n_batches = every_n_epochs, every_n_batches
+        self.per_class, self.seed, self.stop_at = per_class, seed, stop_at
+        self.judge, self.real = None, None
+        self.batches, self.eval_seconds, self.start = 0, 0.0, 0.0
+
+    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        dataset = pl_module.hparams.dataset
+        self.judge = load_judge(dataset)
+        self.real = embed(self.judge, *real_subset(dataset, "test", self.per_class, self.seed))
+        self.start = time.perf_counter()
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx: int) -> None:
+        self.batches += 1
+        if self.every_n_batches and self.batches % self.every_n_batches == 0:
+            self.log_metrics(pl_module, self.measure(trainer, pl_module))
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if self.every_n_epochs and (trainer.current_epoch + 1) % self.every_n_epochs == 0:
+            self.log_metrics(pl_module, self.measure(trainer, pl_module))
+
+    @staticmethod
+    def log_metrics(pl_module: pl.LightningModule, metrics: dict) -> None:
+        pl_module.log_dict({f"val/{k}": v for k, v in metrics.items()})
+
+    def measure(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> dict:
+        """Score the EMA generator now, append the record; callable after fit too (no logging)."""
+        t0 = time.perf_counter()
+        generator = pl_module.g_ema
+        fake = embed(self.judge, *generate(generator, self.per_class, self.seed))
+        metrics = score(self.real, fake, generator.num_classes, per_class=False)
+        record = {"batch": self.batches, "epoch": trainer.current_epoch,
+                  "train_seconds": t0 - self.start - self.eval_seconds,
+                  "eval_seconds": time.perf_counter() - t0, **metrics}
+        self.eval_seconds += record["eval_seconds"]
+        self._append(trainer, record)
+        if self.stop_at is not None and metrics["class_acc"] >= self.stop_at:
+            trainer.should_stop = True
+        return metrics
+
+    @rank_zero_only
+    def _append(self, trainer: pl.Trainer, record: dict) -> None:
+        path = run_dir(trainer) / "quality.jsonl"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a") as f:
+            f.write(json.dumps(record) + "\n")

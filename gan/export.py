@@ -20,7 +20,7 @@ from gan.images import grid_image, save_png
 from gan.nets import Generator
 
 CARD_FILE = "card.json"
-FACT_KEYS = ("dataset", "arch", "loss", "epochs", "steps", "command")
+FACT_KEYS = ("dataset", "arch", "architecture", "loss", "epochs", "steps", "command")
 
 
 @torch.no_grad()
@@ -50,6 +50,8 @@ def card_facts(card: dict) -> list[str]:
         lines += ["", "## Metrics", "", "| metric | value |", "| --- | --- |"]
         lines += [f"| {k} | {v:.4g} |" if isinstance(v, float) else f"| {k} | {v} |"
                   for k, v in metrics.items()]
+    if card.get("evaluation"):
+        lines += ["", "## Evaluation (`python -m gan.evaluate`)", "", card["evaluation"]]
     return lines
 
 
