@@ -5,7 +5,7 @@ optimizers (`configure_optimizers`), the same DataLoader over real MNIST, the sa
 the same EMA update. Lightning runs the Trainer exactly as `trainer=cpu` configures it (progress
 bar and logging on). Rounds alternate so background load hits both sides alike.
 
-    python benchmarks/train_throughput.py [--experiment mnist_conv] [--batches 60] [--rounds 3]
+    python benchmarks/train_throughput.py [--experiment mnist_conv] [--batches 60] [--rounds 3] [--batch-size 64]
 """
 
 from __future__ import annotations
@@ -28,11 +28,12 @@ from gan.module import GANModule, ema_decay_at, ema_update  # noqa: E402
 WARMUP = 5
 
 
-def load_cfg(experiment: str, tmp: str):
+def load_cfg(experiment: str, tmp: str, batch_size: int):
     configs = Path(__file__).resolve().parent.parent / "configs"
     with initialize_config_dir(config_dir=str(configs), version_base="1.3"):
         return compose("train", overrides=[f"experiment={experiment}", f"run_dir={tmp}",
-                                           "callbacks=none", "logger=none"])
+                                           "callbacks=none", "logger=none",
+                                           f"data.batch_size={batch_size}"])
 
 
 def build(cfg, batches: int):
@@ -95,8 +96,9 @@ def main() -> None:
     parser.add_argument("--experiment", default="mnist_conv")
     parser.add_argument("--batches", type=int, default=60)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--batch-size", type=int, default=64)
     args = parser.parse_args()
-    cfg = load_cfg(args.experiment, "/tmp/gan-bench")
+    cfg = load_cfg(args.experiment, "/tmp/gan-bench", args.batch_size)
     rates = {"lightning": [], "bare": []}
     for _ in range(args.rounds):
         rates["lightning"].append(lightning_rate(cfg, args.batches))
