@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import shlex
 import sys
@@ -9,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytorch_lightning as pl
+import torch
 from pytorch_lightning.loggers import WandbLogger
 from pytorch_lightning.utilities import rank_zero_only
 
@@ -60,7 +62,10 @@ def training_card(trainer: pl.Trainer, pl_module: pl.LightningModule) -> dict:
 class ExportGenerator(pl.Callback):
     """At the end of training, export the EMA generator to `<run_dir>/export/`.
 
-    With a W&B logger, the folder is also logged as a `model` artifact (alias `latest`).
+    When `QualityMetrics` monitors a metric and its best measurement is not the final state,
+    that generator is exported too, to `<run_dir>/<folder>-best/`. With a W&B logger each
+    folder is logged as a `model` artifact: alias `latest` for the final one, `best` for the
+    best one (both aliases on one artifact when the final state is the best).
     """
 
     def __init__(self, folder: str = "export"):
@@ -69,10 +74,51 @@ class ExportGenerator(pl.Callback):
     @rank_zero_only
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         card = training_card(trainer, pl_module)
-        path = export_generator(pl_module.g_ema, run_dir(trainer) / self.folder, card)
+        exports = [(export_generator(pl_module.g_ema, run_dir(trainer) / self.folder, card), card,
+                    ["latest"])]
+        best = monitored_best(trainer)
+        if best is not None and best.is_state_of(pl_module.g_ema):
+            exports[0][2].append("best")
+        elif best is not None:
+            best_card = {**card, "epochs": best.epoch, "metrics": best.metrics,
+                         "selected": f"best {best.monitor} = {best.value:.4g} (epoch {best.epoch}, "
+                                     f"batch {best.batch})"}
+            path = export_generator(best.generator(pl_module.g_ema),
+                                    run_dir(trainer) / f"{self.folder}-best", best_card)
+            exports.append((path, best_card, ["best"]))
         for logger in trainer.loggers:
-            if isinstance(logger, WandbLogger):
-                log_model_artifact(logger.experiment, path, card, aliases=["latest"])
+            if isinstance(logger, WandbLogger):  # final one last: W&B moves `latest` to the newest version
+                for path, folder_card, aliases in reversed(exports):
+                    log_model_artifact(logger.experiment, path, folder_card, aliases=aliases)
+
+
+class BestState:
+    """The EMA generator's weights at the best measurement of a monitored quality metric."""
+
+    LOWER_IS_BETTER = ("fid",)
+
+    def __init__(self, monitor: str, value: float, metrics: dict, epoch: int, batch: int, state: dict):
+        self.monitor, self.value, self.metrics = monitor, value, metrics
+        self.epoch, self.batch, self.state = epoch, batch, state
+
+    @classmethod
+    def improves(cls, monitor: str, value: float, best: "BestState | None") -> bool:
+        if best is None:
+            return True
+        return value < best.value if monitor in cls.LOWER_IS_BETTER else value > best.value
+
+    def is_state_of(self, generator) -> bool:
+        now = generator.state_dict()
+        return all(torch.equal(now[k].cpu(), v) for k, v in self.state.items())
+
+    def generator(self, like):
+        g = copy.deepcopy(like)
+        g.load_state_dict(self.state)
+        return g
+
+
+def monitored_best(trainer: pl.Trainer) -> BestState | None:
+    return next((c.best for c in trainer.callbacks if isinstance(c, QualityMetrics) and c.best), None)
 
 
 class QualityMetrics(pl.Callback):
@@ -83,12 +129,19 @@ class QualityMetrics(pl.Callback):
     per class), so it stays cheap; `python -m gan.evaluate` is the full-budget measurement.
     Each measurement is appended to `<run_dir>/quality.jsonl` with the training seconds so far
     (time spent measuring excluded). With `stop_at`, training stops once class accuracy reaches it.
+    With `monitor` (one of METRICS; `fid` is lower-is-better, the others higher), the generator
+    at the best measurement is kept in memory as `best` for `ExportGenerator`.
     """
 
+    METRICS = ("class_acc", "fid", "precision", "recall")
+
     def __init__(self, every_n_epochs: int = 1, every_n_batches: int = 0, per_class: int = 100,
-                 seed: int = 0, stop_at: float | None = None):
+                 seed: int = 0, stop_at: float | None = None, monitor: str | None = None):
+        if monitor is not None and monitor not in self.METRICS:
+            raise ValueError(f"monitor must be one of {self.METRICS}, not {monitor!r}")
         self.every_n_epochs, self.every_n_batches = every_n_epochs, every_n_batches
-        self.per_class, self.seed, self.stop_at = per_class, seed, stop_at
+        self.per_class, self.seed, self.stop_at, self.monitor = per_class, seed, stop_at, monitor
+        self.best: BestState | None = None
         self.judge, self.real = None, None
         self.batches, self.eval_seconds, self.start = 0, 0.0, 0.0
 
@@ -122,9 +175,18 @@ class QualityMetrics(pl.Callback):
                   "eval_seconds": time.perf_counter() - t0, **metrics}
         self.eval_seconds += record["eval_seconds"]
         self._append(trainer, record)
+        self._keep_if_best(generator, record)
         if self.stop_at is not None and metrics["class_acc"] >= self.stop_at:
             trainer.should_stop = True
         return metrics
+
+    def _keep_if_best(self, generator, record: dict) -> None:
+        if self.monitor is None or not BestState.improves(self.monitor, record[self.monitor], self.best):
+            return
+        state = {k: v.detach().cpu().clone() for k, v in generator.state_dict().items()}
+        metrics = {f"val/{k}": record[k] for k in self.METRICS}
+        self.best = BestState(self.monitor, record[self.monitor], metrics, record["epoch"],
+                              record["batch"], state)
 
     @rank_zero_only
     def _append(self, trainer: pl.Trainer, record: dict) -> None:

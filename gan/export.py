@@ -20,7 +20,7 @@ from gan.images import grid_image, save_png
 from gan.nets import Generator
 
 CARD_FILE = "card.json"
-FACT_KEYS = ("dataset", "arch", "architecture", "loss", "epochs", "steps", "command")
+FACT_KEYS = ("dataset", "arch", "architecture", "loss", "epochs", "steps", "command", "selected")
 
 
 @torch.no_grad()

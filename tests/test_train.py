@@ -39,7 +39,8 @@ def test_short_real_mnist_run_exports_and_logs(tmp_path):
 def test_wandb_offline_writes_metrics_and_images(tmp_path, monkeypatch):
     monkeypatch.delenv("WANDB_API_KEY", raising=False)
     monkeypatch.delenv("WANDB_MODE", raising=False)
-    run = train(compose_cfg(tmp_path, [*TINY_RUN, "logger=wandb"]))
+    run = train(compose_cfg(tmp_path, [*TINY_RUN, "logger=wandb", "callbacks.metrics.monitor=fid",
+                                       "callbacks.metrics.every_n_batches=1"]))
     (offline,) = (run / "wandb").glob("offline-run-*")
     images = list((offline / "files" / "media" / "images").glob("samples_*.png"))
     assert images, "sample grid not logged as a W&B image"
@@ -50,9 +51,23 @@ def test_wandb_offline_writes_metrics_and_images(tmp_path, monkeypatch):
     assert {"train/g_loss", "train/d_loss", "train/d_real", "train/d_fake"} <= history_keys
     config_keys = {key(i) for r in by_kind("config") for i in r.config.update}
     assert {"model", "lr_g"} <= config_keys
-    (artifact,) = [r.artifact for r in by_kind("artifact")]
-    assert artifact.type == "model" and list(artifact.aliases) == ["latest"]
-    assert artifact.name.startswith("generator-")
+    artifacts = [r.artifact for r in by_kind("artifact")]
+    assert {a.type for a in artifacts} == {"model"} and all(a.name.startswith("generator-") for a in artifacts)
+    # `best` follows the monitored metric: the lowest val/fid the callback measured
+    fids = [json.loads(line)["fid"] for line in (run / "quality.jsonl").read_text().splitlines()]
+    assert len(fids) == 9  # every batch (8) and the epoch end
+    if min(fids) == fids[-1]:  # the final generator is the best one: one artifact, both aliases
+        assert [list(a.aliases) for a in artifacts] == [["latest", "best"]]
+        assert not (run / "export-best").exists()
+    else:
+        # best logged first, the final one last (W&B gives every new version `latest`; the
+        # newest keeps it): versions [best(, latest)] then [latest]
+        assert len(artifacts) == 2 and "best" in artifacts[0].aliases
+        assert list(artifacts[1].aliases) == ["latest"]
+        card = json.loads((run / "export-best" / "card.json").read_text())
+        assert card["selected"].startswith(f"best fid = {min(fids):.4g}")
+        assert card["metrics"]["val/fid"] == min(fids)
+        assert load_generator(run / "export-best").state_dict().keys() == load_generator(run / "export").state_dict().keys()
 
 
 def _cli(tmp_path, *args, timeout=600):
