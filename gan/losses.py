@@ -26,3 +26,14 @@ def g_loss(kind: str, fake: torch.Tensor) -> torch.Tensor:
     if kind == "hinge":
         return -fake.mean()
     raise ValueError(f"unknown loss {kind!r}; choose one of {LOSSES}")
+
+
+def mode_seeking(fake_a: torch.Tensor, fake_b: torch.Tensor, z_a: torch.Tensor, z_b: torch.Tensor,
+                 eps: float = 1e-5) -> torch.Tensor:
+    """Mode-seeking term (Mao et al. 2019): 1 / (image distance / noise distance), same labels.
+
+    Minimising it pushes two noises of the same class to different images, against the
+    within-class mode dropping that conditional GANs suffer from.
+    """
+    ratio = (fake_a - fake_b).abs().flatten(1).mean(1) / (z_a - z_b).abs().mean(1)
+    return 1.0 / (ratio.mean() + eps)

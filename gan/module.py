@@ -38,12 +38,14 @@ class GANModule(pl.LightningModule):
                  g_width: int = 32, d_width: int = 32, spectral_norm: bool = True,
                  loss: str = "hinge", lr_g: float = 2e-4, lr_d: float = 2e-4,
                  beta1: float = 0.0, beta2: float = 0.9, d_steps: int = 1,
-                 ema_decay: float = 0.999):
+                 ema_decay: float = 0.999, ms_weight: float = 0.0):
         super().__init__()
         if loss not in losses.LOSSES:
             raise ValueError(f"unknown loss {loss!r}; choose one of {losses.LOSSES}")
         if d_steps < 1:
             raise ValueError("d_steps must be >= 1")
+        if ms_weight < 0:
+            raise ValueError("ms_weight must be >= 0")
         self.save_hyperparameters()
         self.automatic_optimization = False
         self.generator = Generator(arch, latent_dim, num_classes, img_shape, class_names, g_width)
@@ -82,14 +84,30 @@ class GANModule(pl.LightningModule):
         # --- generator: one update every d_steps discriminator updates
         if (batch_idx + 1) % self.hparams.d_steps:
             return
-        fake = self.generator(self._noise(len(real)), labels)
-        loss_g = losses.g_loss(kind, self.discriminator(fake, labels))
+        loss_g = self._generator_loss(labels)
         opt_g.zero_grad(set_to_none=True)
         self.manual_backward(loss_g)
         opt_g.step()
         ema_update(self.g_ema, self.generator, ema_decay_at(self.g_updates, self.hparams.ema_decay))
         self.g_updates += 1
         self.log("train/g_loss", loss_g, prog_bar=True)
+
+    def _generator_loss(self, labels: torch.Tensor) -> torch.Tensor:
+        """Adversarial G loss; with `ms_weight`, the batch's second half repeats the first half's
+        labels with new noise and the mode-seeking term compares the two halves."""
+        weight = self.hparams.ms_weight
+        if weight:
+            half = len(labels) // 2
+            labels = torch.cat([labels[:half], labels[:half]])
+        z = self._noise(len(labels))
+        fake = self.generator(z, labels)
+        loss = losses.g_loss(self.hparams.loss, self.discriminator(fake, labels))
+        if weight:
+            half = len(labels) // 2
+            ms = losses.mode_seeking(fake[:half], fake[half:], z[:half], z[half:])
+            self.log("train/ms_loss", ms)
+            loss = loss + weight * ms
+        return loss
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["g_updates"] = self.g_updates
