@@ -80,9 +80,9 @@ class ExportGenerator(pl.Callback):
         if best is not None and best.is_state_of(pl_module.g_ema):
             exports[0][2].append("best")
         elif best is not None:
-            best_card = {**card, "epochs": best.epoch, "metrics": best.metrics,
-                         "selected": f"best {best.monitor} = {best.value:.4g} (epoch {best.epoch}, "
-                                     f"batch {best.batch})"}
+            best_card = {**card, "epochs": best.epoch + 1, "steps": None, "metrics": best.metrics,
+                         "selected": f"best {best.monitor} = {best.value:.4g} (in epoch {best.epoch + 1}, "
+                                     f"after {best.batch} batches)"}
             path = export_generator(best.generator(pl_module.g_ema),
                                     run_dir(trainer) / f"{self.folder}-best", best_card)
             exports.append((path, best_card, ["best"]))
