@@ -95,18 +95,16 @@ class GANModule(pl.LightningModule):
     def _generator_loss(self, labels: torch.Tensor) -> torch.Tensor:
         """Adversarial G loss; with `ms_weight`, the batch's second half repeats the first half's
         labels with new noise and the mode-seeking term compares the two halves."""
-        weight = self.hparams.ms_weight
-        if weight:
-            half = len(labels) // 2
-            labels = torch.cat([labels[:half], labels[:half]])
+        half = len(labels) // 2 if self.hparams.ms_weight else 0
+        if half:
+            labels = labels[:half].repeat(2)
         z = self._noise(len(labels))
         fake = self.generator(z, labels)
         loss = losses.g_loss(self.hparams.loss, self.discriminator(fake, labels))
-        if weight:
-            half = len(labels) // 2
+        if half:
             ms = losses.mode_seeking(fake[:half], fake[half:], z[:half], z[half:])
             self.log("train/ms_loss", ms)
-            loss = loss + weight * ms
+            loss = loss + self.hparams.ms_weight * ms
         return loss
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
