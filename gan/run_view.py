@@ -4,6 +4,7 @@ table rows. Plain data; the Gradio layer only puts it into components."""
 from __future__ import annotations
 
 import json
+import math
 from collections import deque
 from pathlib import Path
 
@@ -27,7 +28,7 @@ def progress_line(status: dict) -> str:
     """'running · epoch 2/5 · 120/300 batches · 40% · ETA 1m 20s' (ETA only while live)."""
     parts = [status.get("state", "?")]
     if status.get("max_epochs"):
-        parts.append(f"epoch {min(status.get('epoch', 0) + 1, status['max_epochs'])}/{status['max_epochs']}")
+        parts.append(f"epoch {epoch_of(status)}/{status['max_epochs']}")
     if status.get("total_batches"):
         parts += [f"{status.get('batches_done', 0)}/{status['total_batches']} batches",
                   f"{status.get('progress', 0.0):.0%}"]
@@ -36,6 +37,16 @@ def progress_line(status: dict) -> str:
     if status.get("message"):
         parts.append(status["message"])
     return " · ".join(parts)
+
+
+def epoch_of(status: dict) -> int:
+    """The epoch (1-based) the run is in, or ended in, counted from its batches: a run stopped
+    early in epoch 1 of 2 says 1, not 2."""
+    epochs, total = status["max_epochs"], status.get("total_batches")
+    if total:
+        per_epoch = total / epochs
+        return min(epochs, max(1, math.ceil(status.get("batches_done", 0) / per_epoch)))
+    return min(status.get("epoch", 0) + 1, epochs)
 
 
 def curve_rows(folder: Path, keys=CURVE_KEYS, max_points: int = 400) -> list[dict]:

@@ -196,12 +196,4 @@ def supervisor() -> Supervisor:
     return _default
 
 
-def start(params: RunParams | dict) -> str:
-    return supervisor().start(params)
-
-
-def stop(run_id: str) -> dict:
-    return supervisor().stop(run_id)
-
-
-__all__ = ["ParamError", "RunError", "RunParams", "Supervisor", "start", "stop", "supervisor"]
+__all__ = ["ParamError", "RunError", "RunParams", "Supervisor", "supervisor"]

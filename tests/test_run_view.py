@@ -9,8 +9,12 @@ def test_progress_line_reads_like_a_person_would_write_it():
     live = {"state": "running", "epoch": 1, "max_epochs": 5, "batches_done": 120, "total_batches": 300,
             "progress": 0.4, "eta_s": 80}
     assert run_view.progress_line(live) == "running · epoch 2/5 · 120/300 batches · 40% · ETA 1m 20s"
-    done = {**live, "state": "stopped", "epoch": 5, "message": "stopped on request"}
-    assert run_view.progress_line(done) == "stopped · epoch 5/5 · 120/300 batches · 40% · stopped on request"
+    # stopped in epoch 2 of 5: Lightning counts the cut-short epoch as done (epoch 2 in status.json)
+    done = {**live, "state": "stopped", "epoch": 2, "message": "stopped on request"}
+    assert run_view.progress_line(done) == "stopped · epoch 2/5 · 120/300 batches · 40% · stopped on request"
+    early = {"state": "stopped", "epoch": 1, "max_epochs": 2, "batches_done": 16, "total_batches": 200,
+             "progress": 0.08}
+    assert run_view.progress_line(early).startswith("stopped · epoch 1/2 · 16/200 batches · 8%")
     assert run_view.duration(7385) == "2h 03m" and run_view.duration(None) == "?"
 
 

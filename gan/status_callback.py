@@ -1,0 +1,90 @@
+"""The trainer's side of `status.json` (format: gan.status): a Lightning callback that keeps it
+current, appends the loss history and honours a STOP file."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import pytorch_lightning as pl
+from pytorch_lightning.utilities import rank_zero_only
+
+from gan.status import (HISTORY_FILE, STATUS_FILE, STOP_FILE, artifacts, process_start_time,
+                        write_json_atomic)
+
+
+class RunStatus(pl.Callback):
+    """Keeps `<run_dir>/status.json` current (at most every `every_s` seconds) and honours STOP."""
+
+    def __init__(self, every_s: float = 1.0):
+        self.every_s = every_s
+        self.t0 = self.last = time.time()
+        self.stopping = False
+        self.base = {"pid": os.getpid(), "pid_start": process_start_time(os.getpid())}
+
+    def folder(self, trainer: pl.Trainer) -> Path:
+        return Path(trainer.default_root_dir)
+
+    def on_fit_start(self, trainer, pl_module) -> None:
+        self.t0 = time.time()
+        self.write(trainer, "running")
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        asked = (self.folder(trainer) / STOP_FILE).exists()
+        # every rank decides together (DDP), or one would wait forever for the others
+        if trainer.strategy.reduce_boolean_decision(asked, all=False) and not self.stopping:
+            self.stopping = trainer.should_stop = True
+        if time.time() - self.last >= self.every_s:
+            self.write(trainer, "running", history=True)
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        self.write(trainer, "running", history=True)
+
+    @property
+    def stop_reason(self) -> str | None:
+        return "stopped on request" if self.stopping else None
+
+    def teardown(self, trainer, pl_module, stage: str) -> None:
+        # after every callback's on_train_end: the export and last.ckpt are on disk by now,
+        # whatever the order of the callbacks
+        if stage != "fit" or trainer.interrupted:
+            return
+        stopped = self.stopping or (self.folder(trainer) / STOP_FILE).exists()
+        self.write(trainer, "stopped" if stopped else "finished", history=True,
+                   message="stopped on request" if stopped else "")
+
+    def on_exception(self, trainer, pl_module, exception: BaseException) -> None:
+        stopped = (self.folder(trainer) / STOP_FILE).exists()
+        self.write(trainer, "stopped" if stopped else "failed",
+                   message=f"{type(exception).__name__}: {exception}")
+
+    @rank_zero_only
+    def write(self, trainer: pl.Trainer, state: str, history: bool = False, message: str = "") -> None:
+        self.last = time.time()
+        status = {"state": state, **self.base, **progress(trainer, self.last - self.t0),
+                  "metrics": metrics(trainer), **artifacts(self.folder(trainer)),
+                  "message": message, "updated": self.last}
+        write_json_atomic(self.folder(trainer) / STATUS_FILE, status)
+        if history and status["metrics"]:
+            with open(self.folder(trainer) / HISTORY_FILE, "a") as f:
+                f.write(json.dumps({"batches_done": status["batches_done"], **status["metrics"]}) + "\n")
+
+
+def progress(trainer: pl.Trainer, elapsed: float) -> dict:
+    per_epoch = trainer.num_training_batches if trainer.num_training_batches != float("inf") else 0
+    total = int(per_epoch * trainer.max_epochs) if trainer.max_epochs and trainer.max_epochs > 0 else 0
+    done = max(0, trainer.fit_loop.epoch_loop.total_batch_idx + 1)
+    done = min(done, total) if total else done
+    eta = elapsed / done * (total - done) if done and total else None
+    # whole epochs trained: Lightning also counts an epoch cut short by a stop as done
+    epochs_done = done // per_epoch if per_epoch else trainer.current_epoch
+    return {"epoch": epochs_done, "max_epochs": trainer.max_epochs, "step": trainer.global_step,
+            "batches_done": done, "total_batches": total, "progress": done / total if total else 0.0,
+            "elapsed_s": round(elapsed, 2), "eta_s": None if eta is None else round(eta, 1)}
+
+
+def metrics(trainer: pl.Trainer) -> dict:
+    return {k: round(float(v), 5) for k, v in trainer.callback_metrics.items()
+            if k.startswith(("train/", "val/")) and v.numel() == 1}
