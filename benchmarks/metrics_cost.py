@@ -22,7 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from train_throughput import build, lightning_rate, load_cfg  # noqa: E402
 
 from gan.judge import load_judge  # noqa: E402
-from gan.metrics import embed, generate, real_subset, score  # noqa: E402
+from gan.metrics import embed, real_subset, score  # noqa: E402
+from gan.sampling import class_balanced  # noqa: E402
 
 TRAIN_IMAGES = 55_000  # MNIST training split minus the 5,000 validation images
 
@@ -31,7 +32,7 @@ def measurement_seconds(generator, judge, real, per_class: int, repeats: int) ->
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
-        score(real, embed(judge, *generate(generator, per_class)), generator.num_classes, per_class=False)
+        score(real, embed(judge, *class_balanced(generator, per_class)), generator.num_classes, per_class=False)
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
 

@@ -17,7 +17,8 @@ from pytorch_lightning.utilities import rank_zero_only
 from gan.export import export_generator, samples_image
 from gan.images import save_png
 from gan.judge import load_judge
-from gan.metrics import embed, generate, real_subset, score
+from gan.metrics import embed, real_subset, score
+from gan.sampling import class_balanced
 from gan.publish import log_model_artifact
 
 
@@ -168,7 +169,7 @@ class QualityMetrics(pl.Callback):
         """Score the EMA generator now, append the record; callable after fit too (no logging)."""
         t0 = time.perf_counter()
         generator = pl_module.g_ema
-        fake = embed(self.judge, *generate(generator, self.per_class, self.seed))
+        fake = embed(self.judge, *class_balanced(generator, self.per_class, self.seed))
         metrics = score(self.real, fake, generator.num_classes, per_class=False)
         record = {"batch": self.batches, "epoch": trainer.current_epoch,
                   "train_seconds": t0 - self.start - self.eval_seconds,

@@ -16,10 +16,10 @@ from gan import load_generator
 from gan.data import dataset_info
 from gan.export import CARD_FILE, read_card, render_card
 from gan.judge import load_judge
-from gan.metrics import embed, generate, real_subset, score
+from gan.metrics import embed, real_subset, score
+from gan.quality import SUMMARY
+from gan.sampling import class_balanced
 
-SUMMARY = (("class_acc", "class accuracy", "{:.2%}"), ("fid", "Frechet distance (judge features)", "{:.3f}"),
-           ("precision", "precision (k=3)", "{:.3f}"), ("recall", "recall (k=3)", "{:.3f}"))
 
 
 def infer_dataset(class_names: list[str]) -> str:
@@ -39,7 +39,7 @@ def evaluate(generator, dataset: str, per_class: int = 1000, seed: int = 0, judg
     judge = judge or load_judge(dataset)
     k = generator.num_classes
     real = embed(judge, *real_subset(dataset, "test", per_class, seed))
-    fake = embed(judge, *generate(generator, per_class, seed))
+    fake = embed(judge, *class_balanced(generator, per_class, seed))
     floor = embed(judge, *real_subset(dataset, "train", per_class, seed))
     return {"dataset": dataset, "per_class": per_class, "seed": seed,
             "class_names": list(generator.class_names),

@@ -14,51 +14,41 @@ import os
 import shutil
 from pathlib import Path
 
-import torch
-
-from gan.images import grid_image, save_png
+from gan import quality
+from gan.images import save_png, view_image
 from gan.nets import Generator
+from gan.sampling import class_rows
 
 CARD_FILE = "card.json"
 FACT_KEYS = ("dataset", "arch", "architecture", "loss", "epochs", "steps", "command", "selected")
 
 
-@torch.no_grad()
-def class_rows(generator: Generator, per_class: int = 8, seed: int = 0) -> torch.Tensor:
-    """(K * per_class, C, H, W): row k holds `per_class` samples of class k, fixed seeded noise."""
-    device = next(generator.parameters()).device
-    rng = torch.Generator().manual_seed(seed)
-    z = torch.randn(per_class, generator.latent_dim, generator=rng).repeat(generator.num_classes, 1)
-    labels = torch.arange(generator.num_classes).repeat_interleave(per_class)
-    was_training = generator.training
-    generator.eval()
-    images = generator(z.to(device), labels.to(device))
-    generator.train(was_training)
-    return images.cpu()
-
-
-def samples_image(generator: Generator, per_class: int = 8, seed: int = 0, scale: int = 2):
-    return grid_image(class_rows(generator, per_class, seed), nrow=per_class, scale=scale)
+def samples_image(generator: Generator, per_class: int = 8, seed: int = 0):
+    """samples.png: the app's "one row per class" at `seed`, drawn exactly as the app draws it."""
+    return view_image(class_rows(generator, per_class, seed), nrow=per_class)
 
 
 def card_facts(card: dict) -> list[str]:
-    """Markdown tables of the card's facts and metrics (the model card and the app show these)."""
-    lines = ["| fact | value |", "| --- | --- |"]
-    lines += [f"| {key} | `{card[key]}` |" for key in FACT_KEYS if card.get(key) is not None]
-    metrics = card.get("metrics") or {}
-    if metrics:
-        lines += ["", "## Metrics", "", "| metric | value |", "| --- | --- |"]
-        lines += [f"| {k} | {v:.4g} |" if isinstance(v, float) else f"| {k} | {v} |"
-                  for k, v in metrics.items()]
+    """The card's facts as a markdown list (a list, not a table: a long command cannot squeeze
+    the names into breaking mid-word)."""
+    return [f"- **{key}**: `{card[key]}`" for key in FACT_KEYS if card.get(key) is not None]
+
+
+def card_quality(card: dict) -> list[str]:
+    """The evaluation, then the training-time measurements labelled as such (losses left out)."""
+    lines = []
     if card.get("evaluation"):
-        lines += ["", "## Evaluation (`python -m gan.evaluate`)", "", card["evaluation"]]
+        lines += ["## Evaluation (`python -m gan.evaluate`)", "", card["evaluation"], ""]
+    training = quality.from_training(card.get("metrics") or {}, hint=not card.get("evaluation"))
+    if training:
+        lines += [f"## {training.title}", "", training.note, "", quality.table(training), ""]
     return lines
 
 
 def render_card(card: dict) -> str:
     lines = ["---", "library_name: cgan-studio", "tags: [gan, conditional-gan, pytorch]", "---", "",
              f"# {card.get('title', 'Conditional GAN generator')}", "",
-             "![samples](samples.png)", "", *card_facts(card)]
+             "![samples](samples.png)", "", *card_facts(card), "", *card_quality(card)]
     lines += ["", "Load it with `gan.load_generator(\"<this folder>\")`."]
     return "\n".join(lines) + "\n"
 

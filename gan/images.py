@@ -7,6 +7,7 @@ from pathlib import Path
 
 import torch
 from PIL import Image
+from PIL.PngImagePlugin import PngInfo
 
 
 def to_grid(images: torch.Tensor, nrow: int, padding: int = 2, pad_value: float = -1.0) -> torch.Tensor:
@@ -35,13 +36,13 @@ def grid_image(images: torch.Tensor, nrow: int, scale: int = 1, padding: int = 2
     return to_pil(to_grid(images, nrow, padding), scale)
 
 
-def view_image(images: torch.Tensor, nrow: int, size: int = 256) -> Image.Image:
-    """(N, C, H, W) in [-1, 1] -> a grid upscaled (nearest) so its longer side is about `size` px;
-    a single image gets no border."""
+def view_image(images: torch.Tensor, nrow: int, size: int = 256, min_scale: int = 2) -> Image.Image:
+    """(N, C, H, W) in [-1, 1] -> a grid upscaled (nearest) so its longer side is about `size` px,
+    and at least `min_scale` x (big grids stay readable); a single image gets no border."""
     padding = 0 if len(images) == 1 else 2
     rows = -(-len(images) // nrow)
     longest = max(nrow * (images.shape[3] + padding), rows * (images.shape[2] + padding)) + padding
-    return grid_image(images, nrow, scale=max(1, round(size / longest)), padding=padding)
+    return grid_image(images, nrow, scale=max(min_scale, round(size / longest)), padding=padding)
 
 
 def save_png(image: Image.Image, path: str | Path) -> Path:
@@ -51,6 +52,17 @@ def save_png(image: Image.Image, path: str | Path) -> Path:
     image.save(tmp, format="PNG")
     tmp.replace(path)  # readers never see a half-written file
     return path
+
+
+def png_bytes(image: Image.Image) -> bytes:
+    """PNG bytes; the image's text (`image.info` entries that are strings) goes in as text chunks."""
+    info = PngInfo()
+    for key, value in image.info.items():
+        if isinstance(key, str) and isinstance(value, str):
+            info.add_text(key, value)
+    buf = io.BytesIO()
+    image.save(buf, format="PNG", pnginfo=info)
+    return buf.getvalue()
 
 
 def gif_bytes(frames: list[Image.Image], duration_ms: int = 80, loop: int = 0) -> bytes:

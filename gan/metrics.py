@@ -105,24 +105,6 @@ def score(real: Embedded, fake: Embedded, num_classes: int, per_class: bool = Tr
     return out
 
 
-def balanced_labels(num_classes: int, per_class: int) -> torch.Tensor:
-    return torch.arange(num_classes).repeat_interleave(per_class)  # (K * per_class,)
-
-
-@torch.inference_mode()
-def generate(generator: nn.Module, per_class: int, seed: int = 0,
-             batch_size: int = 500) -> tuple[torch.Tensor, torch.Tensor]:
-    """Seeded, class-balanced samples: images (K * per_class, C, H, W) in [-1, 1] and labels."""
-    rng = torch.Generator().manual_seed(seed)
-    labels = balanced_labels(generator.num_classes, per_class)
-    z = torch.randn(len(labels), generator.latent_dim, generator=rng)
-    was_training = generator.training
-    generator.eval()
-    images = torch.cat([generator(zb, yb) for zb, yb in zip(z.split(batch_size), labels.split(batch_size))])
-    generator.train(was_training)
-    return images, labels
-
-
 def _pick_per_class(labels: torch.Tensor, per_class: int, rng: torch.Generator) -> torch.Tensor:
     picks = []
     for c in labels.unique():

@@ -2,7 +2,10 @@
 
 A `View` is everything one picture depends on: class and seed, the interpolation partner
 (class B, seed B, t), truncation, latent-direction shifts and the layout. `sample` turns it into
-a batch of images; `morph` into the frames of an animation from t=0 to t=1.
+a batch of images; `morph` into the frames of an animation from t=0 to t=1; `along` into a strip
+along one latent direction. `class_rows` is the app's "one row per class" and an export's samples.png;
+`class_balanced` the metrics' sample. Every latent comes from `latents` and every image from
+`generate`.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ class View:
     label_b: int | None = None
     seed_b: int | None = None
     t: float = 0.0
+    per_class: int = PER_CLASS  # images per row in "one row per class"
 
 
 def check_seed(seed, name: str = "seed") -> int:
@@ -142,13 +146,14 @@ def _first_linear_output(generator: Generator, z: torch.Tensor, labels: torch.Te
 
 
 def plan(view: View, num_classes: int) -> tuple[torch.Tensor, torch.Tensor, int]:
-    """Which latent row and which class each cell shows, and cells per row: (N,), (N,), nrow."""
+    """Which latent row and which class each cell shows, and cells per row: (N,), (N,), nrow.
+    In "one row per class", column j of every row uses latent seed + j."""
     if view.layout == LAYOUTS[1]:
         n = GRID_SIDE * GRID_SIDE
         return torch.arange(n), torch.full((n,), view.label), GRID_SIDE
     if view.layout == LAYOUTS[2]:
-        rows = torch.arange(PER_CLASS).repeat(num_classes)
-        return rows, torch.arange(num_classes).repeat_interleave(PER_CLASS), PER_CLASS
+        rows = torch.arange(view.per_class).repeat(num_classes)
+        return rows, torch.arange(num_classes).repeat_interleave(view.per_class), view.per_class
     return torch.zeros(1, dtype=torch.long), torch.tensor([view.label]), 1
 
 
@@ -169,13 +174,53 @@ def view_inputs(generator: Generator, view: View) -> tuple[torch.Tensor, torch.T
 
 
 @torch.inference_mode()
+def generate(generator: Generator, z: torch.Tensor, labels: torch.Tensor,
+             batch_size: int = 500) -> torch.Tensor:
+    """Images (N, C, H, W) in [-1, 1], on the CPU, from z (N, Z) and labels, in batches on the
+    generator's device. The generator is used as it is (exports and the EMA copy are in eval mode)."""
+    device = next(generator.parameters()).device
+    return torch.cat([generator(zb.to(device), yb.to(device)).cpu()
+                      for zb, yb in zip(z.split(batch_size), labels.split(batch_size))])
+
+
 def sample(generator: Generator, view: View) -> tuple[torch.Tensor, int]:
     """Images (N, C, H, W) in [-1, 1] for `view`, and how many go in a row."""
     z, labels, nrow = view_inputs(generator, view)
-    return generator(z, labels), nrow
+    return generate(generator, z, labels), nrow
+
+
+def class_rows(generator: Generator, per_class: int = PER_CLASS, seed: int = 0) -> torch.Tensor:
+    """The app's "one row per class" at `seed`: images (K * per_class, C, H, W), row k of class k.
+    An export's samples.png is exactly this."""
+    return sample(generator, View(label=0, seed=seed, layout=LAYOUTS[2], per_class=per_class))[0]
+
+
+def class_balanced(generator: Generator, per_class: int,
+                   seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """The metrics' sample: images (K * per_class, C, H, W) and labels, image i of class
+    i // per_class from latent seed + i. Same latents and forward as every view, but no latent is
+    shared between classes (as in "one row per class"): the metrics need independent samples."""
+    labels = torch.arange(generator.num_classes).repeat_interleave(per_class)
+    return generate(generator, latents(seed, len(labels), generator.latent_dim), labels), labels
 
 
 def morph(generator: Generator, view: View, steps: int = 24) -> tuple[list[torch.Tensor], int]:
     """Frames from t=0 (class A, seed A) to t=1 (class B, seed B), each (N, C, H, W); and nrow."""
     frames = [sample(generator, replace(view, t=float(t))) for t in torch.linspace(0, 1, steps)]
     return [images for images, _ in frames], frames[0][1]
+
+
+STRIP = (-3.0, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0)  # standard deviations along a direction
+
+
+def along(generator: Generator, view: View, direction: int, offsets=STRIP) -> torch.Tensor:
+    """The view's first image with shift `direction` set to each offset: (len(offsets), C, H, W).
+    The other shifts stay as they are, so the strip shows what this one slider does from here."""
+    shifts = list(view.shifts) + [0.0] * (NUM_DIRECTIONS - len(view.shifts))
+    z, labels = [], []
+    for offset in offsets:
+        shifts[direction] = float(offset)
+        zi, yi, _ = view_inputs(generator, replace(view, layout=LAYOUTS[0], shifts=tuple(shifts)))
+        z.append(zi)
+        labels.append(yi)
+    return generate(generator, torch.cat(z), torch.cat(labels))

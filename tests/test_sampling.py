@@ -101,3 +101,35 @@ def test_directions_are_cached_unit_and_move_the_image(g):
 def test_bad_values_are_clear_errors(g, kwargs, message):
     with pytest.raises(ValueError, match=message):
         make_view(g, **kwargs)
+
+
+def test_class_rows_is_the_apps_one_row_per_class_and_metrics_draw_independent_latents(g):
+    rows, nrow = sample(g, View(label=3, seed=5, layout=LAYOUTS[2]))
+    assert nrow == sampling.PER_CLASS and torch.equal(sampling.class_rows(g, seed=5), rows)
+    images, labels = sampling.class_balanced(g, per_class=3, seed=5)
+    assert labels.tolist() == [k for k in range(10) for _ in range(3)]
+    # image i comes from latent seed + i: class 1's first image is the single view at seed 8
+    single, _ = sample(g, View(label=1, seed=8))
+    assert torch.allclose(images[3], single[0], atol=1e-4)
+    assert not torch.allclose(images[0], images[3], atol=1e-3)
+
+
+def test_along_a_direction_moves_only_that_shift(g):
+    view = View(label=2, seed=4, shifts=(0.0, 1.0, 0.0, 0.0))
+    strip = sampling.along(g, view, direction=0)
+    assert strip.shape == (len(sampling.STRIP), 1, 28, 28)
+    middle, _ = sample(g, View(label=2, seed=4, shifts=(0.0, 1.0, 0.0, 0.0)))
+    assert torch.allclose(strip[3], middle[0], atol=1e-4)  # offset 0 keeps the view as it is
+    end, _ = sample(g, View(label=2, seed=4, shifts=(3.0, 1.0, 0.0, 0.0)))
+    assert torch.allclose(strip[-1], end[0], atol=1e-4)
+    assert not torch.allclose(strip[0], strip[-1], atol=1e-3)
+
+
+def test_sampling_works_for_colour_generators():
+    from gan.nets import Generator
+
+    torch.manual_seed(0)
+    colour = Generator("conv", latent_dim=8, num_classes=3, img_shape=(3, 32, 32), width=8).eval()
+    rows, nrow = sample(colour, View(label=1, seed=0, layout=LAYOUTS[2]))
+    assert rows.shape == (3 * sampling.PER_CLASS, 3, 32, 32) and nrow == sampling.PER_CLASS
+    assert sampling.along(colour, View(label=1, seed=0), 2).shape == (7, 3, 32, 32)
