@@ -51,10 +51,15 @@ def judge_dir(dataset: str) -> Path:
 
 def load_judge(dataset: str, folder: str | Path | None = None) -> Judge:
     """The shipped judge for `dataset` (or the one in `folder`), in eval mode, loaded offline."""
+    from safetensors.torch import load_file
+
     folder = Path(folder) if folder else judge_dir(dataset)
     if not (folder / "model.safetensors").exists():
         raise FileNotFoundError(f"no judge in {folder}; train one: python -m gan.judge --dataset {dataset}")
-    return Judge.from_pretrained(folder).eval().requires_grad_(False)
+    # read directly, not with from_pretrained: that prints "Loading weights from local directory"
+    judge = Judge(**json.loads((folder / "config.json").read_text()))
+    judge.load_state_dict(load_file(folder / "model.safetensors"))
+    return judge.eval().requires_grad_(False)
 
 
 def augment(images: torch.Tensor, rng: torch.Generator) -> torch.Tensor:
