@@ -37,15 +37,17 @@ class RecipeError(ValueError):
 
 @dataclass(frozen=True)
 class Recipe:
+    """Fields in the API's order of its controls; `label`/`label_b` "" mean the first/last class."""
+
     source: str = ""
     label: str = ""
     seed: int = 0
     layout: str = LAYOUTS[0]
     truncation: float = 1.0
-    directions: tuple[float, ...] = (0.0,) * NUM_DIRECTIONS
     label_b: str = ""
     seed_b: int = 1
     t: float = 0.0
+    directions: tuple[float, ...] = (0.0,) * NUM_DIRECTIONS
     model: str = ""
 
     @classmethod
@@ -62,8 +64,14 @@ class Recipe:
 
     def view(self, generator: Generator) -> View:
         """The validated sampling view (raises ValueError naming the bad value)."""
-        return make_view(generator, self.label, self.seed, self.layout, self.truncation,
-                         self.directions, self.label_b or None, self.seed_b, self.t)
+        names = generator.class_names
+        return make_view(generator, self.label or names[0], self.seed, self.layout, self.truncation,
+                         self.directions, self.label_b or names[-1], self.seed_b, self.t)
+
+    def filled(self, generator: Generator) -> "Recipe":
+        """The same recipe with "" classes replaced by the generator's first / last class."""
+        names = generator.class_names
+        return replace(self, label=self.label or names[0], label_b=self.label_b or names[-1])
 
 
 # ---------------------------------------------------------------- as text
@@ -71,12 +79,15 @@ class Recipe:
 
 def to_text(recipe: Recipe) -> dict[str, str]:
     """Every field as text, keyed as in the module docstring."""
-    out = {}
+    out, default = {}, Recipe()
     for name, value in asdict(recipe).items():
+        kind = type(getattr(default, name))
         if name == "directions":  # repr: the shortest text that reads back as the same float
             value = ",".join(repr(float(s)) for s in value)
-        elif isinstance(value, float):
-            value = repr(value)
+        elif kind is float and isinstance(value, (int, float)):
+            value = repr(float(value))  # a slider's 1 and 1.0 are the same value
+        elif kind is int and isinstance(value, float) and value.is_integer():
+            value = int(value)
         out[TEXT_KEYS.get(name, name)] = str(value)
     return out
 

@@ -24,7 +24,7 @@ def saved(image: Image.Image, tmp_path, name="x.png", **kwargs):
 
 
 def test_a_png_carries_its_recipe_and_reads_back_to_the_same_picture(g, tiny_export, tmp_path):
-    recipe = Recipe(str(tiny_export), "7", 11, LAYOUTS[1], 0.7, (0.0, 1.5, 0.0, -0.3), "2", 5, 0.26)
+    recipe = Recipe(str(tiny_export), "7", 11, LAYOUTS[1], 0.7, "2", 5, 0.26, (0.0, 1.5, 0.0, -0.3))
     image = picture(g, recipe)
     path = tmp_path / "made.png"
     path.write_bytes(png_bytes(image))
@@ -51,10 +51,12 @@ def test_links_hold_what_differs_from_the_defaults():
 
 
 def test_controls_by_name_round_trip():
-    recipe = Recipe("mnist", "5", 3, LAYOUTS[2], 0.5, (1.0, 0.0, 0.0, -1.0), "9", 4, 0.2)
+    recipe = Recipe("mnist", "5", 3, LAYOUTS[2], 0.5, "9", 4, 0.2, (1.0, 0.0, 0.0, -1.0))
     controls = recipe.controls()
     assert controls["direction_1"] == 1.0 and controls["direction_4"] == -1.0 and "directions" not in controls
     assert Recipe.from_controls("mnist", controls) == recipe
+    assert list(controls) == ["label", "seed", "layout", "truncation", "label_b", "seed_b", "t",
+                              "direction_1", "direction_2", "direction_3", "direction_4"]  # the API's order
 
 
 @pytest.mark.parametrize("text, message", [
@@ -80,3 +82,7 @@ def test_pictures_without_a_recipe_are_refused_clearly(g, tmp_path):
     picture(g, Recipe("x", "1", 1)).save(buf, format="PNG")  # PIL alone keeps no text chunks
     with pytest.raises(RecipeError):
         read_png(io.BytesIO(buf.getvalue()))
+
+
+def test_text_does_not_depend_on_int_or_float():
+    assert to_text(Recipe("m", "1", 3.0, truncation=1, t=0)) == to_text(Recipe("m", "1", 3, truncation=1.0, t=0.0))

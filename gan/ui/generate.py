@@ -1,20 +1,21 @@
-"""Generate tab: layout and event wiring; every callback is a few lines over gan.checkpoints,
-gan.sampling and gan.images.
+"""Generate tab: layout and event wiring; every callback is a few lines over the core
+(gan.checkpoints, gan.recipe, gan.sampling, gan.images, gan.nearest).
 
 Named API endpoints (gradio_client):
     /generate(label, seed, checkpoint="", layout, truncation, label_b, seed_b, t,
-              direction_1..direction_4) -> PNG file
-    /interpolate(label, seed, label_b, seed_b, checkpoint="", layout, truncation,
+              direction_1..direction_4) -> PNG file that carries its recipe (gan.recipe)
+    /interpolate(label, seed, checkpoint="", layout, truncation, label_b, seed_b,
                  direction_1..direction_4) -> GIF file (t from 0 to 1)
     /load_checkpoint(source, label, label_b) -> (class, class B, model card markdown)
-`checkpoint` "" means the session's loaded checkpoint (the bundled `mnist` at start).
+`checkpoint` "" means the session's loaded checkpoint (the bundled `mnist` at start). The page
+also reads a link's query (`?source=mnist&class=5&seed=3`, gan.recipe) and restores dropped PNGs.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
-import random
+import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,15 +23,19 @@ from typing import Callable
 
 import gradio as gr
 
-from gan import checkpoints, runs, sampling
-from gan.export import card_facts
-from gan.images import gif_bytes, view_image
+from gan import checkpoints, recipe, sampling
+from gan.images import gif_bytes, png_bytes, view_image
+from gan.recipe import Recipe
+from gan.ui import controls as ctl
+from gan.ui import panel
+from gan.ui.nearest_view import build_nearest, nearest_images
+from gan.ui.share import COPY_JS, build_drop, build_link, link_query, restore
 
-DEFAULT_SOURCE = "mnist"
-GIF_DIR = Path(tempfile.gettempdir()) / "cgan-studio-gifs"
+FILES_DIR = Path(tempfile.gettempdir()) / "cgan-studio"
 LIVE = {"trigger_mode": "always_last", "show_progress": "hidden"}  # latest value wins, no spinner
+PRIVATE = {"api_visibility": "private"}
 # A crowd queues instead of failing: /generate (~2 ms of work) runs two at a time, one per core;
-# GIFs (24 frames) and checkpoint loads (may download, computes PCA) one at a time.
+# GIFs (24 frames), strips, nearest images and checkpoint loads (may download, computes PCA) one.
 GENERATE_CONCURRENCY, HEAVY_CONCURRENCY = 2, 1
 
 
@@ -43,11 +48,11 @@ class GenerateTab:
     load: Callable
     load_inputs: list = field(default_factory=list)
     load_outputs: list = field(default_factory=list)
-    image: gr.Image | None = None
 
 
 def clear_errors(fn: Callable) -> Callable:
-    """Bad values and bad sources become a gr.Error the page shows; the server keeps serving."""
+    """Bad values and bad sources become a gr.Error the page shows (no traceback in the
+    terminal: they are expected); the server keeps serving."""
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
@@ -60,40 +65,49 @@ def clear_errors(fn: Callable) -> Callable:
 # ---------------------------------------------------------------- callbacks (thin)
 
 
-@clear_errors
-def generate(loaded: str, label: str, seed: float, checkpoint: str = "",
-             layout: str = sampling.LAYOUTS[0], truncation: float = 1.0, label_b: str = "",
-             seed_b: float = 1, t: float = 0.0, direction_1: float = 0.0, direction_2: float = 0.0,
-             direction_3: float = 0.0, direction_4: float = 0.0):
-    g = checkpoints.load_generator(checkpoint or loaded)
-    shifts = (direction_1, direction_2, direction_3, direction_4)
-    images, nrow = sampling.sample(
-        g, sampling.make_view(g, label, seed, layout, truncation, shifts, label_b, seed_b, t))
-    return view_image(images, nrow)
-
-
-@clear_errors
-def interpolate(loaded: str, label: str, seed: float, label_b: str, seed_b: float,
-                checkpoint: str = "", layout: str = sampling.LAYOUTS[0], truncation: float = 1.0,
-                direction_1: float = 0.0, direction_2: float = 0.0, direction_3: float = 0.0,
-                direction_4: float = 0.0) -> str:
-    g = checkpoints.load_generator(checkpoint or loaded)
-    shifts = (direction_1, direction_2, direction_3, direction_4)
-    frames, nrow = sampling.morph(
-        g, sampling.make_view(g, label, seed, layout, truncation, shifts, label_b, seed_b))
-    data = gif_bytes([view_image(images, nrow) for images in frames])
-    path = GIF_DIR / f"morph-{hashlib.sha1(data).hexdigest()[:16]}.gif"
-    GIF_DIR.mkdir(exist_ok=True)
-    path.write_bytes(data)
+def served(data: bytes, name: str) -> str:
+    """A file Gradio can serve, under a folder named by its content (written once, atomically)."""
+    path = FILES_DIR / hashlib.sha1(data).hexdigest()[:16] / name
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_bytes(data)
+        tmp.replace(path)
     return str(path)
 
 
-def card_markdown(ckpt: checkpoints.Checkpoint) -> str:
-    title = ckpt.card.get("title", "Generator")
-    g = ckpt.generator
-    return "\n".join([f"**{title}** — `{ckpt.source}`", "",
-                      f"{g.arch}, latent {g.latent_dim}, classes: {', '.join(g.class_names)}", "",
-                      *card_facts(ckpt.card)])
+def file_name(r: Recipe, suffix: str) -> str:
+    words = f"{Path(r.source).name}-{r.label}-seed{r.seed}"
+    return f"cgan-{re.sub(r'[^A-Za-z0-9]+', '-', words).strip('-')}.{suffix}"
+
+
+@clear_errors
+def generate(loaded: str, checkpoint: str = "", **controls) -> str:
+    """One picture for the controls' values: a PNG that carries its recipe."""
+    r = Recipe.from_controls(checkpoint or loaded, controls)
+    image = recipe.picture(checkpoints.load_generator(r.source), r)
+    return served(png_bytes(image), file_name(r, "png"))
+
+
+@clear_errors
+def interpolate(loaded: str, checkpoint: str = "", **controls) -> str:
+    """An animated GIF from (class, seed) at t=0 to (class B, seed B) at t=1."""
+    r = Recipe.from_controls(checkpoint or loaded, controls)
+    g = checkpoints.load_generator(r.source)
+    frames, nrow = sampling.morph(g, r.view(g))
+    return served(gif_bytes([view_image(images, nrow) for images in frames]), file_name(r, "gif"))
+
+
+def strips(loaded: str, **controls) -> list:
+    """The image at -3..+3 along each direction; nothing changes for values generate refuses."""
+    try:
+        r = Recipe.from_controls(loaded, controls)
+        g = checkpoints.load_generator(loaded)
+        view = r.view(g)
+    except (ValueError, TypeError, checkpoints.CheckpointError):
+        return [gr.skip()] * sampling.NUM_DIRECTIONS  # generate already says what is wrong
+    return [view_image(sampling.along(g, view, i), nrow=len(sampling.STRIP))
+            for i in range(sampling.NUM_DIRECTIONS)]
 
 
 @clear_errors
@@ -103,88 +117,92 @@ def load_checkpoint(source: str, label: str = "", label_b: str = ""):
     names = ckpt.generator.class_names
     keep = lambda name, fallback: name if name in names else fallback  # noqa: E731
     return (ckpt.source, gr.Dropdown(choices=names, value=keep(label, names[0])),
-            gr.Dropdown(choices=names, value=keep(label_b, names[-1])), card_markdown(ckpt))
+            gr.Dropdown(choices=names, value=keep(label_b, names[-1])), panel.card_markdown(ckpt))
 
 
-def source_choices() -> list[str]:
-    return checkpoints.bundled_names() + checkpoints.local_runs(runs.default_root())
+@clear_errors
+def find_nearest(loaded: str, progress=gr.Progress(), **controls):
+    return nearest_images(loaded, controls, progress)
 
 
 # ---------------------------------------------------------------- layout and wiring
 
 
-def _default():
+def _default() -> checkpoints.Checkpoint | None:
     try:
-        ckpt = checkpoints.load_checkpoint(DEFAULT_SOURCE)
+        ckpt = checkpoints.load_checkpoint(panel.DEFAULT_SOURCE)
         sampling.directions(ckpt.generator)
         return ckpt
     except checkpoints.CheckpointError:
         return None
 
 
-def _view_controls(names: list[str]):
-    label = gr.Dropdown(names, value=names[0], label="Class", allow_custom_value=True)
-    with gr.Row():
-        seed = gr.Number(0, label="Seed", precision=0, minimum=0, maximum=sampling.MAX_SEED, scale=3)
-        reseed = gr.Button("Random", scale=1, min_width=80)
-    layout = gr.Radio(list(sampling.LAYOUTS), value=sampling.LAYOUTS[0], label="Grid")
-    truncation = gr.Slider(0.0, 1.0, value=1.0, step=0.05, label="Truncation (1 = off)")
-    with gr.Accordion("Latent directions (PCA, in standard deviations)", open=True):
-        shifts = [gr.Slider(-3.0, 3.0, value=0.0, step=0.1, label=f"Direction {i + 1}")
-                  for i in range(sampling.NUM_DIRECTIONS)]
-    return label, seed, reseed, layout, truncation, shifts
-
-
-def _interpolation_controls(names: list[str]):
-    with gr.Group():
-        with gr.Row():
-            label_b = gr.Dropdown(names, value=names[-1], label="Class B", allow_custom_value=True)
-            seed_b = gr.Number(1, label="Seed B", precision=0, minimum=0, maximum=sampling.MAX_SEED)
-        t = gr.Slider(0.0, 1.0, value=0.0, step=0.02, label="Interpolate A → B (t)", elem_id="interp-t")
-    animate = gr.Button("Animate A → B (GIF)")
-    gif = gr.File(label="Animation", interactive=False)
-    return label_b, seed_b, t, animate, gif
-
-
-def _checkpoint_panel(ckpt: checkpoints.Checkpoint | None):
-    with gr.Accordion("Checkpoint", open=True):
-        with gr.Row():
-            source = gr.Dropdown(source_choices(), value=DEFAULT_SOURCE, allow_custom_value=True,
-                                 label="Source", scale=4,
-                                 info="bundled name, run folder, .ckpt, hf:owner/repo[@rev], "
-                                      "wandb:entity/project/artifact:alias")
-            load = gr.Button("Load", variant="primary", scale=1)
-            refresh = gr.Button("↻ Runs", scale=1)
-        card = gr.Markdown(card_markdown(ckpt) if ckpt else "No bundled generator found.")
-    refresh.click(lambda: gr.Dropdown(choices=source_choices()), outputs=source, api_visibility="private")
-    return source, load, card
-
-
 def build_generate_tab() -> GenerateTab:
     ckpt = _default()
     names = ckpt.generator.class_names if ckpt else [str(i) for i in range(10)]
-    loaded = gr.State(DEFAULT_SOURCE)
+    start = Recipe(panel.DEFAULT_SOURCE).filled(ckpt.generator).controls() if ckpt else {}
+    loaded = gr.State(panel.DEFAULT_SOURCE)
     checkpoint = gr.Textbox("", visible=False)  # API only: another source for one call
+    source, load = panel.build_source_row()
     with gr.Row(equal_height=False):
         with gr.Column(scale=2, min_width=320):
-            label, seed, reseed, layout, truncation, shifts = _view_controls(names)
+            controls, strip_images = ctl.view_controls(names, strips(panel.DEFAULT_SOURCE, **start)
+                                                       if ckpt else [])
         with gr.Column(scale=3, min_width=320):
-            image = gr.Image(generate(DEFAULT_SOURCE, names[0], 0) if ckpt else None, label="Generated",
-                             type="pil", format="png", interactive=False, elem_id="generated",
+            image = gr.Image(generate(panel.DEFAULT_SOURCE, **start) if ckpt else None, label="Generated",
+                             type="filepath", format="png", interactive=False, elem_id="generated",
                              buttons=["download", "fullscreen"], height=420)
-            label_b, seed_b, t, animate, gif = _interpolation_controls(names)
-    source, load, card = _checkpoint_panel(ckpt)
+            copy, link = build_link()
+            controls.update(ctl.interpolation_controls(names))
+            animate = gr.Button("Animate A → B (GIF)", elem_id="animate")
+            gif = gr.Image(label="Animation A → B", type="filepath", interactive=False, elem_id="gif",
+                           buttons=["download"], height=260)
+            drop = build_drop()
+    card, chart = panel.build_quality(ckpt)
+    find, gallery, found = build_nearest()
 
-    view = [layout, truncation, label_b, seed_b, t, *shifts]
-    gr.on([loaded.change, label.change, seed.change, *(c.change for c in view)], generate,
-          inputs=[loaded, label, seed, checkpoint, *view], outputs=image, api_name="generate",
-          concurrency_limit=GENERATE_CONCURRENCY, **LIVE)
-    animate.click(interpolate, inputs=[loaded, label, seed, label_b, seed_b, checkpoint, layout,
-                                       truncation, *shifts], outputs=gif, api_name="interpolate",
-                  concurrency_limit=HEAVY_CONCURRENCY)
-    reseed.click(lambda: random.randint(0, sampling.MAX_SEED), outputs=seed, api_visibility="private")
-    load_outputs = [loaded, label, label_b, card]
-    load.click(load_checkpoint, inputs=[source, label, label_b], outputs=load_outputs,
+    view = [loaded.change, *(c.change for c in controls.values())]
+    gr.on(view, generate, inputs=[loaded], inputs_kwargs=ctl.ordered(controls, checkpoint=checkpoint),
+          outputs=image, api_name="generate", concurrency_limit=GENERATE_CONCURRENCY, **LIVE)
+    gr.on(view, strips, inputs=[loaded], inputs_kwargs=controls, outputs=strip_images,
+          concurrency_limit=HEAVY_CONCURRENCY, concurrency_id="strips", **LIVE, **PRIVATE)
+    without_t = {k: v for k, v in controls.items() if k != "t"}
+    animate.click(interpolate, inputs=[loaded], inputs_kwargs=ctl.ordered(without_t, checkpoint=checkpoint),
+                  outputs=gif, api_name="interpolate", concurrency_limit=HEAVY_CONCURRENCY)
+    load_outputs = [loaded, controls["label"], controls["label_b"], card]
+    load_inputs = [controls["label"], controls["label_b"]]
+    load.click(load_checkpoint, inputs=[source, *load_inputs], outputs=load_outputs,
                api_name="load_checkpoint", concurrency_limit=HEAVY_CONCURRENCY)
-    return GenerateTab(source=source, load=load_checkpoint, load_inputs=[label, label_b],
-                       load_outputs=load_outputs, image=image)
+    source.input(load_checkpoint, inputs=[source, *load_inputs], outputs=load_outputs,
+                 concurrency_limit=HEAVY_CONCURRENCY, **PRIVATE)
+    loaded.change(panel.chart_html, inputs=loaded, outputs=chart, **PRIVATE)
+    find.click(find_nearest, inputs=[loaded], inputs_kwargs=controls, outputs=[gallery, found],
+               concurrency_limit=HEAVY_CONCURRENCY, concurrency_id="strips", **PRIVATE)
+    _wire_share(loaded, source, card, controls, copy, link, drop)
+    return GenerateTab(source=source, load=load_checkpoint, load_inputs=load_inputs, load_outputs=load_outputs)
+
+
+def _wire_share(loaded, source, card, controls: dict, copy, link, drop) -> None:
+    """Copy link; restore from a link's query on page load and from a dropped PNG."""
+    def updates(wanted: Recipe, current: str) -> dict:
+        ckpt, full = restore(wanted, current)
+        names = ckpt.generator.class_names
+        out = {loaded: ckpt.source, source: gr.Dropdown(value=ckpt.source), card: panel.card_markdown(ckpt)}
+        out.update({controls[k]: gr.Dropdown(choices=names, value=v) if k in ("label", "label_b") else v
+                    for k, v in full.controls().items()})
+        return out
+
+    @clear_errors
+    def from_link(request: gr.Request) -> dict:  # a new page: the default source is loaded
+        params = dict(request.query_params) if request else {}
+        return updates(recipe.from_text(params), panel.DEFAULT_SOURCE) if params else {loaded: gr.skip()}
+
+    @clear_errors
+    def from_png(path: str | None, current: str) -> dict:
+        return updates(recipe.read_png(path), current) if path else {loaded: gr.skip()}
+
+    targets = [loaded, source, card, *controls.values()]
+    copy.click(lambda current, **c: link_query(current, c), inputs=[loaded], inputs_kwargs=controls,
+               outputs=link, **PRIVATE).then(None, inputs=link, outputs=link, js=COPY_JS, **PRIVATE)
+    gr.on(None, from_link, outputs=targets, **PRIVATE)  # on page load
+    drop.upload(from_png, inputs=[drop, loaded], outputs=targets, **PRIVATE)
