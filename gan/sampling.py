@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import math
+import threading
 from dataclasses import dataclass, replace
 
 import torch
@@ -126,9 +127,11 @@ class _Stop(Exception):
 def _first_linear_output(generator: Generator, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """Run the generator only up to its first nn.Linear (whatever the body) and return its output."""
     first = next(m for m in generator.body.modules() if isinstance(m, nn.Linear))
-    grabbed = []
+    grabbed, caller = [], threading.get_ident()
 
     def grab(module, inputs, output):
+        if threading.get_ident() != caller:
+            return None  # another request's forward through the same generator: leave it alone
         grabbed.append(output.clone())
         raise _Stop
 

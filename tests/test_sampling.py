@@ -133,3 +133,28 @@ def test_sampling_works_for_colour_generators():
     rows, nrow = sample(colour, View(label=1, seed=0, layout=LAYOUTS[2]))
     assert rows.shape == (3 * sampling.PER_CLASS, 3, 32, 32) and nrow == sampling.PER_CLASS
     assert sampling.along(colour, View(label=1, seed=0), 2).shape == (7, 3, 32, 32)
+
+
+def test_directions_while_other_requests_use_the_same_generator(g):
+    """The PCA hooks the generator's first layer; other threads' forwards must pass untouched."""
+    import threading
+
+    errors, stop = [], threading.Event()
+
+    def render():
+        while not stop.is_set():
+            try:
+                assert sample(g, View(label=1, seed=0))[0].shape == (1, 1, 28, 28)
+            except Exception as e:  # noqa: BLE001 - collected for the assertion below
+                errors.append(e)
+
+    worker = threading.Thread(target=render)
+    worker.start()
+    try:
+        for _ in range(5):
+            sampling.directions.cache_clear()
+            assert sampling.directions(g).shape == (sampling.NUM_DIRECTIONS, g.latent_dim)
+    finally:
+        stop.set()
+        worker.join()
+    assert errors == []

@@ -152,11 +152,11 @@ def build_generate_tab() -> GenerateTab:
             image = gr.Image(generate(panel.DEFAULT_SOURCE, **start) if ckpt else None, label="Generated",
                              type="filepath", format="png", interactive=False, elem_id="generated",
                              buttons=["download", "fullscreen"], height=420)
-            copy, link = build_link()
             controls.update(ctl.interpolation_controls(names))
             animate = gr.Button("Animate A → B (GIF)", elem_id="animate")
             gif = gr.Image(label="Animation A → B", type="filepath", interactive=False, elem_id="gif",
                            buttons=["download"], height=260)
+            copy, link = build_link()
             drop = build_drop()
     card, chart = panel.build_quality(ckpt)
     find, gallery, found = build_nearest()
