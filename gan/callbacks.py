@@ -30,24 +30,43 @@ class SampleGrid(pl.Callback):
     """Every `every_n_epochs` epochs: fixed-noise grid of the EMA generator, one row per class.
 
     Saved as `<run_dir>/samples/epoch_XXX.png` (and `latest.png`); also logged as a W&B image
-    when a W&B logger is active.
+    when a W&B logger is active. Every `every_s` seconds of training too (0 = off), so the first
+    epoch shows samples: `latest.png` and `<run_dir>/live/`, the EMA generator as an export
+    folder that the app can load while the run goes on.
     """
 
-    def __init__(self, per_class: int = 8, seed: int = 0, every_n_epochs: int = 1):
-        self.per_class, self.seed, self.every_n_epochs = per_class, seed, every_n_epochs
+    def __init__(self, per_class: int = 8, seed: int = 0, every_n_epochs: int = 1, every_s: float = 30.0):
+        self.per_class, self.seed, self.every_n_epochs, self.every_s = per_class, seed, every_n_epochs, every_s
+        self.last = time.time()
+
+    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self.last = time.time()
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx: int) -> None:
+        if self.every_s and time.time() - self.last >= self.every_s:
+            self.snapshot(trainer, pl_module)
 
     @rank_zero_only
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if (trainer.current_epoch + 1) % self.every_n_epochs:
             return
-        image = samples_image(pl_module.g_ema, self.per_class, self.seed)
-        folder = run_dir(trainer) / "samples"
-        save_png(image, folder / f"epoch_{trainer.current_epoch:03d}.png")
-        save_png(image, folder / "latest.png")
+        image = self.snapshot(trainer, pl_module)
+        save_png(image, run_dir(trainer) / "samples" / f"epoch_{trainer.current_epoch:03d}.png")
         for logger in trainer.loggers:
             if isinstance(logger, WandbLogger):
                 logger.log_image("samples", [image], step=trainer.global_step,
                                  caption=[f"epoch {trainer.current_epoch}: one row per class"])
+
+    @rank_zero_only
+    def snapshot(self, trainer: pl.Trainer, pl_module: pl.LightningModule):
+        """latest.png and the live export folder, now; returns the sample grid."""
+        self.last = time.time()
+        image = samples_image(pl_module.g_ema, self.per_class, self.seed)
+        save_png(image, run_dir(trainer) / "samples" / "latest.png")
+        card = training_card(trainer, pl_module)
+        card["title"] += f" (live, after {trainer.global_step} steps of a run still training)"
+        export_generator(pl_module.g_ema, run_dir(trainer) / "live", card)
+        return image
 
 
 def training_card(trainer: pl.Trainer, pl_module: pl.LightningModule) -> dict:
@@ -143,6 +162,7 @@ class QualityMetrics(pl.Callback):
         self.every_n_epochs, self.every_n_batches = every_n_epochs, every_n_batches
         self.per_class, self.seed, self.stop_at, self.monitor = per_class, seed, stop_at, monitor
         self.best: BestState | None = None
+        self.stop_reason: str | None = None
         self.judge, self.real = None, None
         self.batches, self.eval_seconds, self.start = 0, 0.0, 0.0
 
@@ -179,6 +199,8 @@ class QualityMetrics(pl.Callback):
         self._keep_if_best(generator, record)
         if self.stop_at is not None and metrics["class_acc"] >= self.stop_at:
             trainer.should_stop = True
+            self.stop_reason = (f"class accuracy {metrics['class_acc']:.1%} reached the target "
+                                f"{self.stop_at:.0%} (callbacks.metrics.stop_at), after {self.batches} batches")
         return metrics
 
     def _keep_if_best(self, generator, record: dict) -> None:

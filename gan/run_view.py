@@ -90,5 +90,6 @@ def latest_sample(status: dict) -> Image.Image | None:
 
 
 def generate_source(status: dict) -> str | None:
-    """What the Generate tab should load: the export when there is one, else the latest checkpoint."""
-    return status.get("export") or status.get("checkpoint")
+    """What the Generate tab should load: the export when there is one, else the live snapshot
+    of a run still training (refreshed with its samples), else the latest checkpoint."""
+    return status.get("export") or status.get("live") or status.get("checkpoint")

@@ -11,7 +11,8 @@ so a reader never sees half a file.
     epoch, max_epochs, step (optimizer steps), batches_done, total_batches, progress (0..1)
     elapsed_s, eta_s
     metrics        latest values of trainer.callback_metrics (train/*, val/*)
-    sample, checkpoint, export   paths relative to the run folder, or null
+    sample, checkpoint, live, export   paths relative to the run folder, or null (live: the EMA
+                   generator as it trains, refreshed with the samples)
     message        why it stopped or failed;  updated  unix time of the write
 
 Each update also appends one line to `metrics.jsonl` (batches_done + metrics) for the curves.
@@ -60,4 +61,4 @@ def artifacts(folder: Path) -> dict:
     def rel(path: str) -> str | None:
         return path if (folder / path).exists() else None
     return {"sample": rel("samples/latest.png"), "checkpoint": rel("checkpoints/last.ckpt"),
-            "export": rel("export/config.json") and "export"}
+            "live": rel("live/config.json") and "live", "export": rel("export/config.json") and "export"}

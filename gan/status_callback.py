@@ -53,7 +53,7 @@ class RunStatus(pl.Callback):
             return
         stopped = self.stopping or (self.folder(trainer) / STOP_FILE).exists()
         self.write(trainer, "stopped" if stopped else "finished", history=True,
-                   message="stopped on request" if stopped else "")
+                   message="stopped on request" if stopped else stop_reason(trainer) or "")
 
     def on_exception(self, trainer, pl_module, exception: BaseException) -> None:
         stopped = (self.folder(trainer) / STOP_FILE).exists()
@@ -70,6 +70,11 @@ class RunStatus(pl.Callback):
         if history and status["metrics"]:
             with open(self.folder(trainer) / HISTORY_FILE, "a") as f:
                 f.write(json.dumps({"batches_done": status["batches_done"], **status["metrics"]}) + "\n")
+
+
+def stop_reason(trainer: pl.Trainer) -> str | None:
+    """Why a callback ended training early (its `stop_reason`), or None."""
+    return next((c.stop_reason for c in trainer.callbacks if getattr(c, "stop_reason", None)), None)
 
 
 def progress(trainer: pl.Trainer, elapsed: float) -> dict:

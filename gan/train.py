@@ -6,6 +6,7 @@ takes plain values.
 
 from __future__ import annotations
 
+import logging
 import os
 import warnings
 from pathlib import Path
@@ -16,11 +17,25 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.loggers import WandbLogger
 
+from gan.progress_bar import EpochProgressBar
+from gan.status_callback import stop_reason
+
 SECRET_WORDS = ("key", "token", "secret", "password")
 # Expected here: the EMA generator is kept in eval mode, and GAN training has no validation_step.
 warnings.filterwarnings("ignore", message=r".*module\(s\) in eval mode.*")
 warnings.filterwarnings("ignore", message=r".*have no `validation_step`.*")
 warnings.filterwarnings("ignore", message=r".*LeafSpec.*")
+
+
+class NoAdverts(logging.Filter):
+    """Drops Lightning's "try litlogger" tip from the run's log (and the Train tab's log panel)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "litlogger" not in record.getMessage()
+
+
+for _name in ("pytorch_lightning.utilities.rank_zero", "lightning_fabric.utilities.rank_zero"):
+    logging.getLogger(_name).addFilter(NoAdverts())
 
 
 def build_loggers(cfg: DictConfig) -> list:
@@ -54,6 +69,8 @@ def train(cfg: DictConfig) -> Path:
                         dataset=datamodule.dataset)
     loggers = build_loggers(cfg)
     callbacks = [instantiate(c, _convert_="all") for c in (cfg.get("callbacks") or {}).values()]
+    if cfg.trainer.get("enable_progress_bar", True):
+        callbacks.append(EpochProgressBar())
     trainer = instantiate(cfg.trainer, _convert_="all", logger=loggers or False, callbacks=callbacks,
                           default_root_dir=str(run_dir))
     for logger in loggers:
@@ -62,7 +79,25 @@ def train(cfg: DictConfig) -> Path:
         trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
     finally:
         finish_loggers(loggers)
+    if trainer.is_global_zero:
+        print(summary(trainer, run_dir), flush=True)
     return run_dir
+
+
+def summary(trainer: pl.Trainer, run_dir: Path) -> str:
+    """How the run ended and where its generator is, for the terminal and the run's log."""
+    planned = trainer.max_epochs
+    reason = stop_reason(trainer)
+    if trainer.interrupted:
+        how = "Interrupted"
+    elif reason:
+        how = f"Stopped early: {reason}"
+    else:
+        how = f"Finished {trainer.current_epoch} of {planned} epochs" if planned and planned > 0 else "Finished"
+    lines = [f"{how} ({trainer.global_step} optimizer steps)."]
+    exports = [run_dir / name for name in ("export", "export-best") if (run_dir / name / "config.json").is_file()]
+    lines += [f"Generator: {path}   (load it in the app, or: python -m gan.evaluate {path})" for path in exports]
+    return "\n".join(lines) if exports else "\n".join(lines + [f"No export written; run folder: {run_dir}"])
 
 
 def finish_loggers(loggers: list) -> None:

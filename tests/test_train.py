@@ -94,3 +94,36 @@ def test_ddp_two_processes_on_cpu(tmp_path):
     # each of the 2 processes sees half of the 256 images: 4 batches of 32, a D and a G step each
     assert card["steps"] == 256 // 2 // 32 * 2
     assert load_generator(tmp_path / "export").latent_dim == 8
+
+
+def test_samples_and_a_live_generator_come_before_an_epoch_ends_and_the_end_says_why(tmp_path, capsys):
+    """No epoch-end grid here (every 1000 epochs): what shows up comes from `every_s`. The run
+    stops at its first quality measurement (target 0%) and says so, with the export's path."""
+    run = train(compose_cfg(tmp_path, [*TINY_RUN, "callbacks.samples.every_n_epochs=1000",
+                                       "callbacks.samples.every_s=0.001", "callbacks.metrics.per_class=10",
+                                       "callbacks.metrics.every_n_epochs=0", "callbacks.metrics.every_n_batches=2",
+                                       "callbacks.metrics.stop_at=0.0"]))
+    assert (run / "samples" / "latest.png").exists() and not (run / "samples" / "epoch_000.png").exists()
+    assert "live, after" in json.loads((run / "live" / "card.json").read_text())["title"]
+    assert load_generator(run / "live").latent_dim == 8
+    status = json.loads((run / "status.json").read_text())
+    assert status["state"] == "finished" and status["batches_done"] == 2 and status["epoch"] == 0
+    assert status["message"].startswith("class accuracy") and status["live"] == "live"
+    out = capsys.readouterr().out
+    assert "Stopped early: class accuracy" in out and f"Generator: {run / 'export'}" in out
+
+
+def test_terminal_bar_counts_epochs_from_one_and_lightnings_advert_is_dropped(caplog):
+    from types import SimpleNamespace
+
+    from gan.progress_bar import EpochProgressBar
+
+    bar = EpochProgressBar()
+    bar._trainer = SimpleNamespace(max_epochs=3)
+    assert bar._get_train_description(0) == "Epoch 1/3" and bar._get_train_description(2) == "Epoch 3/3"
+    from pytorch_lightning.utilities.rank_zero import rank_zero_info
+
+    with caplog.at_level("INFO"):
+        rank_zero_info("💡 Tip: try installing [litlogger](https://pypi.org/project/litlogger/)")
+        rank_zero_info("GPU available: False")
+    assert "litlogger" not in caplog.text and "GPU available" in caplog.text
