@@ -174,10 +174,6 @@ class Generator(nn.Module, PyTorchModelHubMixin,
         else:
             self.body = ConvGeneratorBody(latent_dim, num_classes, self.img_shape, width)
 
-    @property
-    def label_embedding(self) -> LabelEmbedding:
-        return self.body.label_emb
-
     def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """z (N, Z), labels (N,) int or (N, K) soft -> images (N, C, H, W) in [-1, 1]."""
         return self.body(z, labels)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import os
 import re
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -30,7 +30,8 @@ ADVANCED = {"model.beta1": (float, 0.0, 0.999), "model.beta2": (float, 0.0, 0.99
             "model.spectral_norm": (bool, None, None), "data.limit_train": (int, 1, 60000),
             "trainer.log_every_n_steps": (int, 1, 10000),
             "callbacks.samples.every_n_epochs": (int, 1, 1000),
-            "callbacks.samples.per_class": (int, 1, 16), "ckpt_path": (Path, None, None)}
+            "callbacks.samples.per_class": (int, 1, 16), "callbacks.samples.every_s": (float, 1.0, 3600.0),
+            "ckpt_path": (Path, None, None)}
 
 
 class ParamError(ValueError):
@@ -47,21 +48,27 @@ class Limits:
     max_running: int | None = None  # None: $GAN_MAX_RUNS decides
 
 
+def _field(default, label: str):
+    return field(default=default, metadata={"label": label})
+
+
 @dataclass(frozen=True)
 class RunParams:
-    dataset: str = "mnist"
-    model: str = "conv"
-    loss: str = "hinge"
-    epochs: int = 5
-    batch_size: int = 64
-    lr_g: float = 2e-4
-    lr_d: float = 4e-4
-    ema_decay: float = 0.999
-    seed: int = 0
-    logger: str = "csv"
-    wandb_project: str = "cgan-studio"
-    limit_batches: int = 0  # batches per epoch for quick runs; 0 = the whole epoch
-    overrides: str = ""  # advanced: Hydra overrides, one per line, allowlisted keys only
+    """What a run is asked for; each field's `label` is what the form shows and errors say."""
+
+    dataset: str = _field("mnist", "Dataset")
+    model: str = _field("conv", "Model")
+    loss: str = _field("hinge", "Loss")
+    epochs: int = _field(5, "Epochs")
+    batch_size: int = _field(64, "Batch size")
+    lr_g: float = _field(2e-4, "Generator learning rate")
+    lr_d: float = _field(4e-4, "Discriminator learning rate")
+    ema_decay: float = _field(0.999, "EMA decay")
+    seed: int = _field(0, "Seed")
+    logger: str = _field("csv", "Logger")
+    wandb_project: str = _field("cgan-studio", "W&B project")
+    limit_batches: int = _field(0, "Batches per epoch (0 = all)")  # for quick runs
+    overrides: str = _field("", "Advanced overrides")  # Hydra overrides, one per line, allowlisted keys only
 
     @classmethod
     def from_dict(cls, values: dict) -> "RunParams":
@@ -75,8 +82,14 @@ class RunParams:
         return asdict(self)
 
 
+def label(name: str) -> str:
+    """The form's label of a RunParams field (advanced override keys are their own label)."""
+    return next((f.metadata["label"] for f in fields(RunParams) if f.name == name), name)
+
+
 def checked_number(name: str, value, kind: type, low: float, high: float):
     """`value` as `kind` (int or float) within [low, high], or ParamError naming the field."""
+    name = label(name)
     if isinstance(value, str):
         try:
             value = float(value.strip())
@@ -93,7 +106,7 @@ def checked_number(name: str, value, kind: type, low: float, high: float):
 
 def checked_choice(name: str, value) -> str:
     if value not in CHOICES[name]:
-        raise ParamError(f"{name} must be one of {list(CHOICES[name])}, got {value!r}")
+        raise ParamError(f"{label(name)} must be one of {', '.join(CHOICES[name])}, got {value!r}")
     return value
 
 
@@ -103,13 +116,13 @@ def validate(p: RunParams, limits: Limits = Limits()) -> RunParams:
         checked_choice(name, getattr(p, name))
     if p.logger == "wandb" and not (isinstance(p.wandb_project, str)
                                     and PROJECT_RE.fullmatch(p.wandb_project)):
-        raise ParamError("wandb_project: 1-64 letters, digits, '.', '_' or '-', got "
+        raise ParamError(f"{label('wandb_project')}: 1-64 letters, digits, '.', '_' or '-', got "
                          f"{p.wandb_project!r}")
     limit = checked_number("limit_batches", p.limit_batches, int, 0, 10**6)
     if limits.limit_batches and not 0 < limit <= limits.limit_batches:
-        raise ParamError(f"limit_batches must be between 1 and {limits.limit_batches} here")
+        raise ParamError(f"{label('limit_batches')} must be between 1 and {limits.limit_batches} here")
     if not isinstance(p.overrides, str):
-        raise ParamError("overrides must be text, one override per line")
+        raise ParamError(f"{label('overrides')} must be text, one override per line")
     return replace(
         p, epochs=checked_number("epochs", p.epochs, int, 1, limits.epochs),
         batch_size=checked_number("batch_size", p.batch_size, int, 1, limits.batch_size),

@@ -44,7 +44,7 @@ class RunStatus(pl.Callback):
 
     @property
     def stop_reason(self) -> str | None:
-        return "stopped on request" if self.stopping else None
+        return "asked to (a STOP file in the run folder: the app's Stop button)" if self.stopping else None
 
     def teardown(self, trainer, pl_module, stage: str) -> None:
         # after every callback's on_train_end: the export and last.ckpt are on disk by now,

@@ -5,7 +5,7 @@ import re
 
 from conftest import ROOT
 from gan import quality
-from gan.class_chart import axis_bottom, class_bars
+from gan.charts import axis_bottom, class_bars, loss_lines
 from gan.export import read_card, render_card
 
 MNIST = ROOT / "checkpoints" / "mnist"
@@ -50,3 +50,12 @@ def test_class_bars_draw_a_bar_and_a_floor_tick_per_class_and_escape_names():
     assert "<b>" not in svg and "&lt;b&gt;1&lt;/b&gt;: 98.60% (real floor 99.60%)" in svg
     assert len(re.findall('fill="#e8833a"', svg)) == 2  # below their floor: classes 0 and 1
     assert axis_bottom([0.986, 1.0]) == 0.98 and axis_bottom([0.3]) == 0.29
+
+
+def test_loss_lines_draw_one_line_per_metric_through_every_point():
+    rows = [{"batch": b, "value": v, "metric": m} for b in (1, 2, 3) for m, v in (("g", b / 2), ("<d>", 1.0))]
+    svg = loss_lines(rows)
+    assert svg.count("<polyline") == 2 and "&lt;d&gt;" in svg and "<d>" not in svg
+    g_points = re.search(r'points="([^"]+)"', svg).group(1).split()
+    assert len(g_points) == 3 and g_points[0].startswith("40.0,") and g_points[-1].startswith("520.0,")
+    assert loss_lines([]) == ""

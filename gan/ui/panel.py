@@ -8,7 +8,7 @@ from __future__ import annotations
 import gradio as gr
 
 from gan import checkpoints, quality, runs
-from gan.class_chart import class_bars
+from gan.charts import class_bars
 from gan.export import card_facts
 
 DEFAULT_SOURCE = "mnist"

@@ -1,54 +1,66 @@
 """Train tab: a form that starts `python -m gan.train` through gan.runs, a live monitor, Stop,
-a runs table, "Open in Generate", and the /start_run, /run_status, /stop_run API endpoints."""
+a runs table, "Open in Generate", and the /start_run, /run_status, /stop_run API endpoints.
+
+The form's widgets are RunParams' fields, built and read by name; /start_run takes the same
+names, with the form's defaults. The 2 s poll runs only while some run is alive.
+"""
 
 from __future__ import annotations
 
+from dataclasses import fields
 from pathlib import Path
 
 import gradio as gr
 import pandas as pd
 
 from gan import run_view
+from gan.charts import loss_lines
 from gan.run_params import CHOICES, ParamError, RunParams
 from gan.runs import RunError, supervisor
+from gan.status import LIVE_STATES
 from gan.ui.generate import GenerateTab
 
-FIELDS = list(RunParams().to_dict())  # form order == RunParams field order
 POLL_S = 2.0
+ROWS = (("dataset", "model", "loss"), ("epochs", "batch_size", "lr_g", "lr_d", "ema_decay", "seed"),
+        ("logger", "wandb_project", "limit_batches"))  # then "overrides", in an accordion
+PRIVATE = {"api_visibility": "private"}
 
 
-def build_form() -> list[gr.components.Component]:
-    d = RunParams()
-    with gr.Row():
-        widgets = [gr.Dropdown(list(CHOICES["dataset"]), value=d.dataset, label="Dataset"),
-                   gr.Dropdown(list(CHOICES["model"]), value=d.model, label="Model"),
-                   gr.Dropdown(list(CHOICES["loss"]), value=d.loss, label="Loss")]
-    with gr.Row():
-        widgets += [gr.Number(d.epochs, label="Epochs", precision=0, minimum=1),
-                    gr.Number(d.batch_size, label="Batch size", precision=0, minimum=1),
-                    gr.Number(d.lr_g, label="Generator LR"), gr.Number(d.lr_d, label="Discriminator LR"),
-                    gr.Number(d.ema_decay, label="EMA decay"), gr.Number(d.seed, label="Seed", precision=0)]
-    with gr.Row():
-        widgets += [gr.Radio(list(CHOICES["logger"]), value=d.logger, label="Logger"),
-                    gr.Textbox(d.wandb_project, label="W&B project"),
-                    gr.Number(d.limit_batches, label="Batches per epoch (0 = all)", precision=0, minimum=0)]
+def widget(f, value) -> gr.components.Component:
+    """The form's widget for one RunParams field, from its type and label. No minimum/maximum
+    and no choice check in Gradio: the core's checks name the field, Gradio's would not."""
+    label = f.metadata["label"]
+    if f.name in CHOICES:  # custom values reach the core's check too, for the same reason
+        return gr.Dropdown(list(CHOICES[f.name]), value=value, label=label, allow_custom_value=True)
+    if f.type in ("int", "float"):
+        return gr.Number(value, label=label, precision=0 if f.type == "int" else None)
+    if f.name == "overrides":
+        return gr.Textbox(value, lines=3, label="One Hydra override per line",
+                          placeholder="model.beta1=0.5\nmodel.g_width=64")
+    return gr.Textbox(value, label=label)
+
+
+def build_form() -> dict[str, gr.components.Component]:
+    by_name, defaults = {f.name: f for f in fields(RunParams)}, RunParams()
+    form = {}
+    for row in ROWS:
+        with gr.Row():
+            form.update({name: widget(by_name[name], getattr(defaults, name)) for name in row})
     with gr.Accordion("Advanced overrides", open=False):
-        widgets.append(gr.Textbox(d.overrides, lines=3, label="One Hydra override per line",
-                                  placeholder="model.beta1=0.5\nmodel.g_width=64"))
-    return widgets
+        form["overrides"] = widget(by_name["overrides"], defaults.overrides)
+    return form
 
 
-def start_run(dataset: str = "mnist", model: str = "conv", loss: str = "hinge", epochs: int = 5,
-              batch_size: int = 64, lr_g: float = 2e-4, lr_d: float = 4e-4, ema_decay: float = 0.999,
-              seed: int = 0, logger: str = "csv", wandb_project: str = "cgan-studio",
-              limit_batches: int = 0, overrides: str = "") -> str:
+def _error(e: Exception) -> gr.Error:
+    return gr.Error(str(e), print_exception=False)  # expected: no traceback in the terminal
+
+
+def start_run(**params) -> str:
     """Start a training run (`python -m gan.train` in its own process); returns the run id."""
-    values = dict(zip(FIELDS, (dataset, model, loss, epochs, batch_size, lr_g, lr_d, ema_decay, seed,
-                               logger, wandb_project, limit_batches, overrides)))
     try:
-        return supervisor().start(values)
+        return supervisor().start(params)
     except (ParamError, RunError) as e:
-        raise gr.Error(str(e)) from None
+        raise _error(e) from None
 
 
 def run_status(run_id: str) -> dict:
@@ -56,7 +68,7 @@ def run_status(run_id: str) -> dict:
     try:
         return supervisor().status(run_id)
     except RunError as e:
-        raise gr.Error(str(e)) from None
+        raise _error(e) from None
 
 
 def stop_run(run_id: str) -> dict:
@@ -64,19 +76,23 @@ def stop_run(run_id: str) -> dict:
     try:
         return supervisor().stop(run_id)
     except RunError as e:
-        raise gr.Error(str(e)) from None
+        raise _error(e) from None
 
 
-def start_from_form(*values):
-    run_id = start_run(*values)
+def after_start(run_id: str):
     gr.Info(f"Started run {run_id}")
-    return gr.Dropdown(choices=run_ids(), value=run_id)
+    return gr.Dropdown(choices=run_ids(), value=run_id), gr.Timer(active=True)
 
 
-def stop_from_form(run_id: str | None) -> None:
+def stop_from_form(run_id: str | None):
+    state = run_status(run_id)["state"]
+    if state not in LIVE_STATES:
+        gr.Info(f"Run {run_id} is already {state}: nothing to stop.")
+        return gr.Button(interactive=False)
     gr.Info(f"Stopping {run_id}: finishing the batch, saving a checkpoint and the export")
     final = stop_run(run_id)
-    gr.Info(f"Run {run_id} is {final['state']}")
+    gr.Info(f"Run {run_id} is {final['state']}" + (f": {final['message']}" if final.get("message") else ""))
+    return gr.Button(interactive=False)
 
 
 def run_ids() -> list[str]:
@@ -84,43 +100,48 @@ def run_ids() -> list[str]:
 
 
 def monitor(run_id: str | None):
-    """Progress bar, progress line, curves, sample grid, metrics and log tail of one run."""
+    """Progress bar, progress line, curves, sample grid, metrics, log tail of one run; Stop is
+    enabled only while it is alive."""
     if not run_id:
-        return "", "", None, None, {}, ""
+        return "", "", "", None, {}, "", gr.Button(interactive=False)
     status = run_status(run_id)
     bar = f'<progress value="{status.get("progress", 0.0):.4f}" max="1" style="width:100%"></progress>'
-    rows = run_view.curve_rows(Path(status["folder"]))
-    curves = pd.DataFrame(rows) if rows else None  # an empty frame would pin the plot to no lines
-    sample = run_view.latest_sample(status)
+    curves = loss_lines(run_view.curve_rows(Path(status["folder"])))
     log = run_view.log_tail(Path(status["folder"]) / "output.log")
-    return bar, run_view.progress_line(status), curves, sample, status.get("metrics") or {}, log
+    return (bar, run_view.progress_line(status), curves, run_view.latest_sample(status),
+            status.get("metrics") or {}, log, gr.Button(interactive=status["state"] in LIVE_STATES))
 
 
 def runs_table():
-    """The runs table and the picker's choices; the picked run stays as the person left it."""
-    rows = [run_view.table_row(s) for s in supervisor().list()]
-    return pd.DataFrame(rows, columns=run_view.TABLE_COLUMNS), gr.Dropdown(choices=[r[0] for r in rows])
+    """The runs table, the picker's choices (the pick stays), and the poll on while a run lives."""
+    runs = supervisor().list()
+    rows = [run_view.table_row(s) for s in runs]
+    alive = any(s["state"] in LIVE_STATES for s in runs)
+    return (pd.DataFrame(rows, columns=run_view.TABLE_COLUMNS), gr.Dropdown(choices=[r[0] for r in rows]),
+            gr.Timer(active=alive))
 
 
 def on_page_load():
-    """Runs table, the newest run picked, and the form as that run had it."""
-    table, _ = runs_table()
+    """Runs table and the newest run picked; the form keeps its defaults ("Copy this run's
+    settings" fills it from a run)."""
+    table, _, timer = runs_table()
     ids = list(table["run"])
-    newest = ids[0] if ids else None
-    return table, gr.Dropdown(choices=ids, value=newest), *form_values(newest)
+    return table, gr.Dropdown(choices=ids, value=ids[0] if ids else None), timer
 
 
-def form_values(run_id: str | None) -> list:
-    """The form as it was for `run_id` (or the newest run), so a stop or reload loses nothing."""
-    ids = [run_id] if run_id else run_ids()[:1]
-    params = run_status(ids[0])["params"] if ids else RunParams().to_dict()
-    return [params.get(name, getattr(RunParams(), name)) for name in FIELDS]
+def form_values(run_id: str | None) -> dict:
+    """Field name -> value as the run `run_id` asked (RunParams' default where it did not say)."""
+    if not run_id:
+        raise gr.Error("Pick a run first.", print_exception=False)
+    params = run_status(run_id)["params"]
+    return {f.name: params.get(f.name, getattr(RunParams(), f.name)) for f in fields(RunParams)}
 
 
 def generate_source(run_id: str | None) -> str:
     source = run_view.generate_source(run_status(run_id)) if run_id else None
     if not source:
-        raise gr.Error("This run has no checkpoint yet: wait for its first epoch to end.")
+        raise gr.Error("This run has no generator yet: its first snapshot comes within about "
+                       "30 seconds of training.", print_exception=False)
     return source
 
 
@@ -128,33 +149,34 @@ def build_train_tab(generate: GenerateTab, tabs: gr.Tabs) -> None:
     form = build_form()
     with gr.Row():
         start = gr.Button("Start", variant="primary")
-        stop = gr.Button("Stop", variant="stop")
+        stop = gr.Button("Stop", variant="stop", interactive=False)
         reuse = gr.Button("Copy this run's settings to the form")
         open_in_generate = gr.Button("Open in Generate")
     pick = gr.Dropdown(label="Run", choices=[], allow_custom_value=False)
+    started = gr.Textbox(visible=False)  # the new run's id: what /start_run returns
     bar, line = gr.HTML(), gr.Markdown()
     with gr.Row():
-        curves = gr.LinePlot(x="batch", y="value", color="metric", label="Losses")
+        curves = gr.HTML(elem_id="loss-curves", min_height=220)
         sample = gr.Image(label="Latest samples (one row per class)", type="pil", interactive=False,
                           height=320)
     with gr.Row():
         metrics = gr.JSON(label="Latest metrics")
         log = gr.Textbox(label="Log (last lines)", lines=12, max_lines=12, autoscroll=True)
     table = gr.Dataframe(headers=run_view.TABLE_COLUMNS, label="Runs", interactive=False)
-    view = [bar, line, curves, sample, metrics, log]
-    private = {"api_visibility": "private"}
+    timer = gr.Timer(POLL_S, active=False)
+    view = [bar, line, curves, sample, metrics, log, stop]
 
-    start.click(start_from_form, inputs=form, outputs=pick, **private)
-    stop.click(stop_from_form, inputs=pick, outputs=None, **private)
-    reuse.click(form_values, inputs=pick, outputs=form, **private)
-    pick.change(monitor, inputs=pick, outputs=view, **private)
-    gr.on(None, on_page_load, outputs=[table, pick, *form], **private)
-    timer = gr.Timer(POLL_S)
-    timer.tick(runs_table, outputs=[table, pick], show_progress="hidden", **private)
-    timer.tick(monitor, inputs=pick, outputs=view, show_progress="hidden", **private)
-    open_in_generate.click(generate_source, inputs=pick, outputs=generate.source, **private).success(
+    start.click(start_run, inputs_kwargs=form, outputs=started, api_name="start_run").success(
+        after_start, inputs=started, outputs=[pick, timer], **PRIVATE)
+    stop.click(stop_from_form, inputs=pick, outputs=stop, **PRIVATE)
+    reuse.click(lambda run_id: {form[k]: v for k, v in form_values(run_id).items()}, inputs=pick,
+                outputs=list(form.values()), **PRIVATE)
+    pick.change(monitor, inputs=pick, outputs=view, **PRIVATE)
+    gr.on(None, on_page_load, outputs=[table, pick, timer], **PRIVATE)  # on page load
+    timer.tick(runs_table, outputs=[table, pick, timer], show_progress="hidden", **PRIVATE)
+    timer.tick(monitor, inputs=pick, outputs=view, show_progress="hidden", **PRIVATE)
+    open_in_generate.click(generate_source, inputs=pick, outputs=generate.source, **PRIVATE).success(
         generate.load, inputs=[generate.source, *generate.load_inputs], outputs=generate.load_outputs,
-        **private).success(lambda: gr.Tabs(selected="generate"), outputs=tabs, **private)
-    gr.api(start_run, api_name="start_run")
+        **PRIVATE).success(lambda: gr.Tabs(selected="generate"), outputs=tabs, **PRIVATE)
     gr.api(run_status, api_name="run_status")
     gr.api(stop_run, api_name="stop_run")

@@ -1,7 +1,9 @@
-"""Per-class accuracy as a small SVG bar chart: a bar per class, the real floor as a tick on it.
+"""Small SVG charts for the app: per-class accuracy bars (a tick marks the real floor on each)
+and the loss curves of a run.
 
-Plain SVG (no plotting library, nothing in the browser's console); every text is escaped,
-because class names come from a generator's config.
+Plain SVG: no plotting library, and nothing in the browser's console (Gradio's own plots log a
+Vega-Lite version warning each time they draw). Every text is escaped: class names come from a
+generator's config.
 """
 
 from __future__ import annotations
@@ -52,3 +54,33 @@ def _axis(low: float, y, width: int) -> list[str]:
 
 def _short(name: str, limit: int = 6) -> str:
     return name if len(name) <= limit else name[:limit - 1] + "…"
+
+
+LINE_COLOURS = ("#4f6bed", "#e8833a", "#2a9d5c", "#9b59b6")
+W, H, PAD = 560, 220, 40  # viewBox size and the margin around the plot area
+
+
+def loss_lines(rows: list[dict], title: str = "Losses") -> str:
+    """SVG of long-format rows {batch, value, metric}: one line per metric against batches."""
+    if not rows:
+        return ""
+    metrics = list(dict.fromkeys(r["metric"] for r in rows))
+    xs, ys = [r["batch"] for r in rows], [r["value"] for r in rows]
+    x0, x1, y0, y1 = min(xs), max(xs) or 1, min(ys), max(ys)
+    sx = lambda x: PAD + (W - 2 * PAD) * (x - x0) / ((x1 - x0) or 1)  # noqa: E731
+    sy = lambda y: H - PAD + (2 * PAD - H) * (y - y0) / ((y1 - y0) or 1)  # noqa: E731
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" role="img" '
+             f'aria-label="{escape(title)}" class="loss-lines" style="max-width:{W * 2}px">',
+             f'<text x="{PAD}" y="16" font-size="12">{escape(title)} by batch</text>']
+    for value in (y0, (y0 + y1) / 2, y1):
+        parts.append(f'<line x1="{PAD}" x2="{W - PAD}" y1="{sy(value):.1f}" y2="{sy(value):.1f}" stroke="#ddd"/>'
+                     f'<text x="{PAD - 4}" y="{sy(value) + 4:.1f}" font-size="10" text-anchor="end">{value:.3g}</text>')
+    for x in (x0, x1):
+        parts.append(f'<text x="{sx(x):.1f}" y="{H - PAD + 14}" font-size="10" text-anchor="middle">{x}</text>')
+    for i, metric in enumerate(metrics):
+        colour = LINE_COLOURS[i % len(LINE_COLOURS)]
+        points = " ".join(f"{sx(r['batch']):.1f},{sy(r['value']):.1f}" for r in rows if r["metric"] == metric)
+        parts += [f'<polyline fill="none" stroke="{colour}" stroke-width="1.5" points="{points}"/>',
+                  f'<text x="{PAD + 10 + 130 * i}" y="{H - 6}" font-size="11" fill="{colour}">'
+                  f'— {escape(metric)}</text>']
+    return "".join(parts) + "</svg>"
