@@ -2,13 +2,15 @@
 itself, in Chromium: test_generate_page.py)."""
 
 import io
+import subprocess
+import sys
 
 import httpx
 import pytest
 from gradio_client import Client
 from PIL import Image
 
-from conftest import free_port
+from conftest import ROOT, free_port
 from gan import load_generator, sampling
 from gan.images import view_image
 from gan.recipe import weights_digest
@@ -126,3 +128,25 @@ def _png(source, label, seed) -> bytes:
     buf = io.BytesIO()
     view_image(images, nrow).save(buf, format="PNG")
     return buf.getvalue()
+
+
+def test_expected_errors_print_no_traceback(client, capfd):
+    """A person's mistake is answered on the page; the server's terminal stays quiet."""
+    for kwargs in ({"label": "five", "seed": 3}, {"label": "5", "seed": -1},
+                   {"label": "5", "seed": 3, "checkpoint": "/no/such/run"}):
+        with pytest.raises(Exception):
+            client.predict(**kwargs, api_name="/generate")
+    with pytest.raises(Exception, match="hf:x/y"):
+        client.predict(source="hf:x/y", api_name="/load_checkpoint")
+    with pytest.raises(Exception, match="Epochs must be between 1"):
+        client.predict(epochs=-1, api_name="/start_run")
+    err = capfd.readouterr().err
+    assert "Traceback" not in err, err[-3000:]
+
+
+def test_the_app_imports_no_lightning_torchmetrics_or_wandb():
+    """Import time is cold-start time: the app needs none of the trainer's packages to serve."""
+    code = ("import sys, gan.ui; heavy = [m for m in ('pytorch_lightning', 'torchmetrics', 'wandb') "
+            "if m in sys.modules]; assert not heavy, heavy")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
