@@ -124,7 +124,7 @@ def query(recipe: Recipe) -> str:
     """A link's query string: source, class and seed always, other keys where not the default."""
     default, text = to_text(Recipe()), to_text(replace(recipe, model=""))
     always = ("source", "class", "seed")
-    return urlencode({k: v for k, v in text.items() if k in always or v != default[k]})
+    return urlencode({k: v for k, v in text.items() if k in always or v != default[k]}, safe=",/:@")
 
 
 def read_png(path: str | Path) -> Recipe:

@@ -4,8 +4,7 @@ A `View` is everything one picture depends on: class and seed, the interpolation
 (class B, seed B, t), truncation, latent-direction shifts and the layout. `sample` turns it into
 a batch of images; `morph` into the frames of an animation from t=0 to t=1; `along` into a strip
 along one latent direction. `class_rows` is the app's "one row per class" and an export's samples.png;
-`class_balanced` the metrics' sample. Every latent comes from `latents` and every image from
-`generate`.
+`class_balanced` the metrics' sample. Every image comes from `generate`.
 """
 
 from __future__ import annotations
@@ -200,11 +199,14 @@ def class_rows(generator: Generator, per_class: int = PER_CLASS, seed: int = 0) 
 
 def class_balanced(generator: Generator, per_class: int,
                    seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    """The metrics' sample: images (K * per_class, C, H, W) and labels, image i of class
-    i // per_class from latent seed + i. Same latents and forward as every view, but no latent is
-    shared between classes (as in "one row per class"): the metrics need independent samples."""
+    """The metrics' sample: images (K * per_class, C, H, W), class i // per_class, and labels.
+
+    Its latents are one stream seeded by `seed`, so each seed is an independent draw. (With
+    `latents`' per-row seeds, seed s + 1 would be seed s's sample shifted by one latent, and
+    "the same score under other seeds" would check nothing.) Same forward as every view."""
     labels = torch.arange(generator.num_classes).repeat_interleave(per_class)
-    return generate(generator, latents(seed, len(labels), generator.latent_dim), labels), labels
+    z = torch.randn(len(labels), generator.latent_dim, generator=torch.Generator().manual_seed(seed))
+    return generate(generator, z, labels), labels
 
 
 def morph(generator: Generator, view: View, steps: int = 24) -> tuple[list[torch.Tensor], int]:

@@ -126,11 +126,11 @@ def test_a_downloaded_png_dropped_back_restores_every_control(page, url, tmp_pat
 
 def test_gif_plays_inline_nearest_images_and_the_per_class_chart(page, url):
     page.goto(url + "?class=3&seed=1&class_b=8&seed_b=2")
-    page.locator("#generated img").wait_for()
+    src_has(page, "-3-seed1")
     page.locator("#animate").click()
     gif = page.locator("#gif img")
     gif.wait_for(timeout=60_000)
-    assert gif.get_attribute("src").endswith(".gif")
+    assert gif.get_attribute("src").endswith("cgan-mnist-3-seed1.gif")
     frames = Image.open(io.BytesIO(image_bytes(page, "#gif img")))
     assert frames.format == "GIF" and frames.n_frames == 24
     page.locator("#gif").screenshot(path=str(ARTIFACTS / "gif.png"))
@@ -141,8 +141,10 @@ def test_gif_plays_inline_nearest_images_and_the_per_class_chart(page, url):
     page.locator("#find-nearest").click()  # the first time on a machine also builds the index
     page.wait_for_function("() => document.querySelectorAll('#nearest img').length === 8", timeout=300_000)
     assert "Nearest training image at distance" in page.locator("#nearest-text").inner_text()
-    page.locator("#class-chart").scroll_into_view_if_needed()
-    page.screenshot(path=str(ARTIFACTS / "quality-and-nearest.png"), full_page=True)
+    page.set_viewport_size({"width": 1400, "height": 2600})  # all of it on screen for one shot
+    top, bottom = page.locator("#card").bounding_box(), page.locator("#nearest").bounding_box()
+    page.screenshot(path=str(ARTIFACTS / "quality-and-nearest.png"),
+                    clip={"x": 0, "y": top["y"] - 8, "width": 1400, "height": bottom["y"] + bottom["height"] - top["y"] + 16})
 
 
 def test_picking_a_checkpoint_loads_it_without_a_load_click(page, url):
