@@ -141,6 +141,9 @@ def test_gif_plays_inline_nearest_images_and_the_per_class_chart(page, url):
     page.locator("#find-nearest").click()  # the first time on a machine also builds the index
     page.wait_for_function("() => document.querySelectorAll('#nearest img').length === 8", timeout=300_000)
     assert "Nearest training image at distance" in page.locator("#nearest-text").inner_text()
+    page.get_by_text("Model card facts").click()  # a list: no name breaks mid-word at 1400 px
+    page.locator("#card").screenshot(path=str(ARTIFACTS / "card-facts.png"))
+    page.get_by_text("Model card facts").click()
     page.set_viewport_size({"width": 1400, "height": 2600})  # all of it on screen for one shot
     top, bottom = page.locator("#card").bounding_box(), page.locator("#nearest").bounding_box()
     page.screenshot(path=str(ARTIFACTS / "quality-and-nearest.png"),
@@ -160,6 +163,8 @@ def test_picking_a_checkpoint_loads_it_without_a_load_click(page, url):
         assert time.time() < deadline, "the image or a direction strip did not follow the checkpoint"
         time.sleep(0.3)
     page.screenshot(path=str(ARTIFACTS / "picked-source.png"))
+    page.locator("#random-seed_b").click()  # Seed B has its own Random
+    page.wait_for_function("() => document.querySelector('#control-seed_b input').value !== '1'")
 
 
 def test_sliders_follow_a_drag(page, url):

@@ -37,7 +37,7 @@ def test_push_to_hub_uploads_the_export_with_its_card(tiny_export, tmp_path, mon
     assert repo == repo2 == "me/cgan-mnist" and kwargs["private"] and kwargs["exist_ok"]
     assert set(files) == set(publish.EXPORT_FILES)
     readme = files["README.md"].decode()
-    assert "val/fid | 123.4" in readme and "![samples](samples.png)" in readme
+    assert "| Frechet distance (judge features) | 123.400 |" in readme and "![samples](samples.png)" in readme
     assert "load: hf:me/cgan-mnist" in capsys.readouterr().out
 
 

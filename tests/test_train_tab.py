@@ -43,6 +43,8 @@ def test_start_poll_until_finished_then_generate_from_export(app):
     assert status["state"] == "finished", status
     assert status["batches_done"] == status["total_batches"] == 6 and status["progress"] == 1.0
     assert status["export"] == str((root / run_id / "export").resolve())
+    log = (root / run_id / "output.log").read_text()
+    assert "Generator: " in log and "litlogger" not in log and "Loading weights" not in log
 
     endpoints = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
     if "/generate" not in endpoints:
