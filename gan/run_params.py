@@ -17,7 +17,11 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import OverrideType
 from hydra.errors import HydraException
 
-CHOICES = {"dataset": ("mnist", "fashion_mnist"), "model": ("conv", "mlp"),
+from gan.datasets import REGISTRY
+
+# Datasets: the registry's, where the server holds the files (a person's own images come as an
+# upload, never as a server path).
+CHOICES = {"dataset": tuple(name for name, spec in REGISTRY.items() if spec.folder), "model": ("conv", "mlp"),
            "loss": ("hinge", "lsgan", "bce"), "logger": ("none", "csv", "wandb")}
 PROJECT_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 CKPT_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\.ckpt")
