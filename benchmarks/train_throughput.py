@@ -28,20 +28,20 @@ from gan.module import GANModule, ema_decay_at, ema_update  # noqa: E402
 WARMUP = 5
 
 
-def load_cfg(experiment: str, tmp: str, batch_size: int):
+def load_cfg(experiment: str, tmp: str, batch_size: int | None = None, overrides: list[str] = ()):
     configs = Path(__file__).resolve().parent.parent / "configs"
+    extra = [*overrides, *([f"data.batch_size={batch_size}"] if batch_size else [])]
     with initialize_config_dir(config_dir=str(configs), version_base="1.3"):
         return compose("train", overrides=[f"experiment={experiment}", f"run_dir={tmp}",
-                                           "callbacks=none", "logger=none",
-                                           f"data.batch_size={batch_size}"])
+                                           "callbacks=none", "logger=none", *extra])
 
 
 def build(cfg, batches: int):
     torch.manual_seed(cfg.seed)
     dm = instantiate(cfg.data, _convert_="all", limit_train=(batches + WARMUP) * cfg.data.batch_size)
     dm.setup()
-    model = instantiate(cfg.model, _convert_="all", num_classes=10, img_shape=[1, 28, 28],
-                        class_names=dm.class_names, dataset=dm.dataset)
+    model = instantiate(cfg.model, _convert_="all", num_classes=len(dm.class_names),
+                        img_shape=list(dm.img_shape), class_names=dm.class_names, dataset=dm.dataset)
     return dm, model
 
 
