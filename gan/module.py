@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from gan import losses
+from gan.augment import check_policy, diff_augment
 from gan.nets import Generator, build_discriminator
 
 
@@ -38,7 +39,8 @@ class GANModule(pl.LightningModule):
                  g_width: int = 32, d_width: int = 32, spectral_norm: bool = True,
                  loss: str = "hinge", lr_g: float = 2e-4, lr_d: float = 2e-4,
                  beta1: float = 0.0, beta2: float = 0.9, d_steps: int = 1,
-                 ema_decay: float = 0.999, ms_weight: float = 0.0, channels_last: bool = False):
+                 ema_decay: float = 0.999, ms_weight: float = 0.0, channels_last: bool = False,
+                 augment: str = ""):
         super().__init__()
         if loss not in losses.LOSSES:
             raise ValueError(f"unknown loss {loss!r}; choose one of {losses.LOSSES}")
@@ -46,6 +48,7 @@ class GANModule(pl.LightningModule):
             raise ValueError("d_steps must be >= 1")
         if ms_weight < 0:
             raise ValueError("ms_weight must be >= 0")
+        self.policy = check_policy(augment)  # DiffAugment on every D input; "" = off
         self.save_hyperparameters()
         self.automatic_optimization = False
         self.generator = Generator(arch, latent_dim, num_classes, img_shape, class_names, g_width)
@@ -65,6 +68,10 @@ class GANModule(pl.LightningModule):
         opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=self.hparams.lr_d, betas=betas)
         return opt_g, opt_d
 
+    def _score(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """D's raw scores (N,) of (augmented, when `augment` is set) images."""
+        return self.discriminator(diff_augment(images, self.policy), labels)
+
     def _noise(self, n: int) -> torch.Tensor:
         return torch.randn(n, self.hparams.latent_dim, device=self.device)
 
@@ -78,7 +85,7 @@ class GANModule(pl.LightningModule):
         # --- discriminator: real vs detached fake of the same classes
         with torch.no_grad():
             fake = self.generator(self._noise(len(real)), labels)
-        d_real, d_fake = self.discriminator(real, labels), self.discriminator(fake, labels)
+        d_real, d_fake = self._score(real, labels), self._score(fake, labels)
         loss_d = losses.d_loss(kind, d_real, d_fake)
         opt_d.zero_grad(set_to_none=True)
         self.manual_backward(loss_d)
@@ -105,7 +112,7 @@ class GANModule(pl.LightningModule):
             labels = labels[:half].repeat(2)
         z = self._noise(len(labels))
         fake = self.generator(z, labels)
-        loss = losses.g_loss(self.hparams.loss, self.discriminator(fake, labels))
+        loss = losses.g_loss(self.hparams.loss, self._score(fake, labels))
         if half:
             ms = losses.mode_seeking(fake[:half], fake[half:], z[:half], z[half:])
             self.log("train/ms_loss", ms)
