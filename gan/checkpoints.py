@@ -163,16 +163,22 @@ def _generator_from_ckpt(path: Path) -> tuple[Generator, dict]:
     if not isinstance(ckpt, dict) or not {"hyper_parameters", "state_dict"} <= set(ckpt):
         raise ValueError("wrong architecture: not a GANModule checkpoint (no hyper_parameters/state_dict)")
     hp = ckpt["hyper_parameters"]
-    config = {"arch": hp["arch"], "latent_dim": hp["latent_dim"], "num_classes": hp["num_classes"],
-              "img_shape": hp["img_shape"], "class_names": hp.get("class_names"),
-              "width": hp.get("g_width", 32)}
-    prefix = "g_ema."  # the EMA generator is the one the export holds
-    generator = _fit(config, {k[len(prefix):]: v for k, v in ckpt["state_dict"].items()
-                              if k.startswith(prefix)})
+    entry = ckpt.get("generator") or _legacy_generator_entry(hp)  # written by GANModule.on_save_checkpoint
+    prefix = entry["state_dict_prefix"]
+    generator = _fit(entry["config"], {k[len(prefix):]: v for k, v in ckpt["state_dict"].items()
+                                       if k.startswith(prefix)})
     card = {"title": f"{path.name} (training checkpoint)", "dataset": hp.get("dataset"),
             "arch": hp["arch"], "loss": hp.get("loss"), "epochs": ckpt.get("epoch"),
             "steps": ckpt.get("global_step"), "hparams": dict(hp)}
     return generator, card
+
+
+def _legacy_generator_entry(hp: dict) -> dict:
+    """Checkpoints written before they carried their generator's config (round one)."""
+    config = {"arch": hp["arch"], "latent_dim": hp["latent_dim"], "num_classes": hp["num_classes"],
+              "img_shape": hp["img_shape"], "class_names": hp.get("class_names"),
+              "width": hp.get("g_width", 32)}
+    return {"config": config, "state_dict_prefix": "g_ema."}
 
 
 @functools.lru_cache(maxsize=8)
