@@ -89,15 +89,15 @@ class FolderSource:
 class ZipSource:
     """The members of a .zip, read in memory; the central directory is checked on opening."""
 
-    def __init__(self, path: Path, limits: FolderLimits):
-        self.label, self.limits = str(path), limits
+    def __init__(self, path: Path, limits: FolderLimits, label: str | None = None):
+        self.label, self.limits = label or str(path), limits  # label: what messages call it
         if limits.max_zip_bytes and path.stat().st_size > limits.max_zip_bytes:
-            raise DataError(f"{path}: {path.stat().st_size / MB:.1f} MB, over the "
-                            f"{limits.max_zip_bytes / MB:.0f} MB limit for a zip")
+            raise DataError(f"{self.label}: {path.stat().st_size / MB:.3g} MB, over the "
+                            f"{limits.max_zip_bytes / MB:.3g} MB limit for a zip")
         try:
             self.zip = zipfile.ZipFile(path)
         except (zipfile.BadZipFile, OSError) as e:
-            raise DataError(f"{path}: not a readable .zip file ({e})") from None
+            raise DataError(f"{self.label}: not a readable .zip file ({e})") from None
         try:
             self.entries = self._checked_entries()
         except DataError:

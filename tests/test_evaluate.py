@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 from conftest import ROOT, TINY_RUN, compose_cfg
 from gan.datasets import get_dataset
@@ -59,3 +60,15 @@ def test_evaluate_without_a_judge_says_so_and_writes_nothing(tmp_path, capsys):
     with pytest.raises(SystemExit, match="gan.evaluate: no judge scores this generator"):
         evaluate_main([str(folder)])
     assert not (folder / "metrics.json").exists()
+
+
+def test_evaluate_scores_a_colour_generator_at_64_px_with_the_cifar10_judge(tmp_path):
+    torch.manual_seed(0)
+    g = Generator("conv", latent_dim=8, num_classes=10, img_shape=(3, 64, 64),
+                  class_names=list(get_dataset("cifar10").class_names), width=8)
+    folder = export_generator(g.eval(), tmp_path / "cifar64", {"dataset": "cifar10"})
+    evaluate_main([str(folder), "--per-class", "10"])
+    result = json.loads((folder / "metrics.json").read_text())
+    assert result["dataset"] == "cifar10" and len(result["generator"]["class_acc_per_class"]) == 10
+    gen, real = result["generator"], result["real_floor"]
+    assert real["class_acc"] > 0.6 and gen["fid"] > 5 * real["fid"]  # an untrained G is far off
