@@ -19,10 +19,11 @@ from hydra.errors import HydraException
 
 from gan.datasets import REGISTRY
 
-# Datasets: the registry's, where the server holds the files (a person's own images come as an
-# upload, never as a server path).
-CHOICES = {"dataset": tuple(name for name, spec in REGISTRY.items() if spec.folder), "model": ("conv", "mlp"),
-           "loss": ("hinge", "lsgan", "bce"), "logger": ("none", "csv", "wandb")}
+UPLOAD = "upload"  # "Upload images (.zip)": a zip of class folders sent with the form (gan.uploads)
+# Datasets: the registry's whose files the server holds, and an upload (never a server path).
+CHOICES = {"dataset": (*(name for name, spec in REGISTRY.items() if spec.folder), UPLOAD),
+           "model": ("conv", "mlp"), "loss": ("hinge", "lsgan", "bce"), "logger": ("none", "csv", "wandb"),
+           "image_size": (28, 32, 64), "channels": (1, 3)}
 PROJECT_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 CKPT_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\.ckpt")
 SAFE_PATH_RE = re.compile(r"[A-Za-z0-9._/-]+")
@@ -66,6 +67,9 @@ class RunParams:
     wandb_project: str = "cgan-studio"
     limit_batches: int = 0  # batches per epoch for quick runs; 0 = the whole epoch
     overrides: str = ""  # advanced: Hydra overrides, one per line, allowlisted keys only
+    upload: str = ""  # dataset "upload": the uploaded .zip (the run keeps its own copy)
+    image_size: int = 32  # dataset "upload": square side the images are resized to
+    channels: int = 3  # dataset "upload": 1 grey, 3 colour
 
     @classmethod
     def from_dict(cls, values: dict) -> "RunParams":
@@ -114,6 +118,8 @@ def validate(p: RunParams, limits: Limits = Limits()) -> RunParams:
         raise ParamError(f"limit_batches must be between 1 and {limits.limit_batches} here")
     if not isinstance(p.overrides, str):
         raise ParamError("overrides must be text, one override per line")
+    if p.dataset == UPLOAD and not (isinstance(p.upload, str) and p.upload):
+        raise ParamError("upload: choose a .zip with one folder of images per class")
     return replace(
         p, epochs=checked_number("epochs", p.epochs, int, 1, limits.epochs),
         batch_size=checked_number("batch_size", p.batch_size, int, 1, limits.batch_size),
@@ -125,7 +131,8 @@ def validate(p: RunParams, limits: Limits = Limits()) -> RunParams:
 
 def to_overrides(p: RunParams, runs_root: Path) -> list[str]:
     """Hydra overrides for `python -m gan.train`, from validated parameters."""
-    out = [f"data={p.dataset}", f"model={p.model}", f"model.loss={p.loss}", f"logger={p.logger}",
+    data = [] if p.dataset == UPLOAD else [f"data={p.dataset}"]  # an upload's: gan.uploads, at launch
+    out = [*data, f"model={p.model}", f"model.loss={p.loss}", f"logger={p.logger}",
            f"trainer.max_epochs={p.epochs}", f"data.batch_size={p.batch_size}",
            f"model.lr_g={p.lr_g!r}", f"model.lr_d={p.lr_d!r}", f"model.ema_decay={p.ema_decay!r}",
            f"seed={p.seed}", "trainer.enable_progress_bar=false"]

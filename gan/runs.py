@@ -22,12 +22,15 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
-from gan.run_params import Limits, ParamError, RunParams, space_limits, to_overrides, validate
+from gan.datasets import DataError
+from gan.run_params import UPLOAD, Limits, ParamError, RunParams, space_limits, to_overrides, validate
 from gan.status import (LIVE_STATES, STATUS_FILE, STOP_FILE, artifacts, process_start_time,
                         read_json, write_json_atomic)
+from gan.uploads import UPLOAD_FILE, check_upload, store_upload, upload_overrides
 
 RUNS_ENV = "GAN_RUNS_DIR"
 ID_RE = re.compile(r"\d{8}-\d{6}-[0-9a-f]{4}")
@@ -86,6 +89,11 @@ class Supervisor:
         if isinstance(params, dict):
             params = RunParams.from_dict(params)
         params = validate(params, self.limits)
+        if params.dataset == UPLOAD:
+            try:
+                check_upload(params.upload)
+            except DataError as e:
+                raise ParamError(f"upload: {e}") from None
         overrides = to_overrides(params, self.root)
         with self.lock:  # two clicks at once must not both pass the check
             busy = [r["id"] for r in self.list() if r["state"] in LIVE_STATES]
@@ -98,6 +106,10 @@ class Supervisor:
         run_id = new_id()
         folder = self.root / run_id
         folder.mkdir(parents=True)
+        if params.dataset == UPLOAD:  # the run keeps its own copy: it goes away with the run
+            store_upload(params.upload, folder)
+            overrides = [*overrides, *upload_overrides(folder, params.image_size, params.channels)]
+            params = replace(params, upload=UPLOAD_FILE)
         argv = [sys.executable, "-m", "gan.train", *overrides, f"hydra.run.dir={folder.resolve()}"]
         with open(folder / LOG_FILE, "wb") as log:
             proc = subprocess.Popen(argv, cwd=REPO_ROOT, stdin=subprocess.DEVNULL, stdout=log,

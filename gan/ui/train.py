@@ -7,22 +7,38 @@ from pathlib import Path
 
 import gradio as gr
 import pandas as pd
+from gradio.utils import get_upload_folder, is_in_or_equal
 
 from gan import run_view
-from gan.run_params import CHOICES, ParamError, RunParams
+from gan.datasets import REGISTRY
+from gan.run_params import CHOICES, UPLOAD, ParamError, RunParams
 from gan.runs import RunError, supervisor
 from gan.ui.generate import GenerateTab
 
 FIELDS = list(RunParams().to_dict())  # form order == RunParams field order
 POLL_S = 2.0
+DATASETS = [(REGISTRY[n].title if n in REGISTRY else "Upload images (.zip)", n) for n in CHOICES["dataset"]]
+
+
+def upload_form(d: RunParams) -> tuple[gr.Group, list[gr.components.Component]]:
+    """The zip and its pixels, shown when the dataset is "Upload images (.zip)"."""
+    with gr.Group(visible=d.dataset == UPLOAD) as group, gr.Row():
+        widgets = [gr.File(label="Images (.zip): one folder per class, up to 100 MB", file_types=[".zip"],
+                           type="filepath", scale=3),
+                   gr.Dropdown(list(CHOICES["image_size"]), value=d.image_size, label="Image size (px)"),
+                   gr.Radio([("colour", 3), ("grey", 1)], value=d.channels, label="Channels")]
+    return group, widgets
 
 
 def build_form() -> list[gr.components.Component]:
     d = RunParams()
     with gr.Row():
-        widgets = [gr.Dropdown(list(CHOICES["dataset"]), value=d.dataset, label="Dataset"),
+        widgets = [gr.Dropdown(DATASETS, value=d.dataset, label="Dataset"),
                    gr.Dropdown(list(CHOICES["model"]), value=d.model, label="Model"),
                    gr.Dropdown(list(CHOICES["loss"]), value=d.loss, label="Loss")]
+    group, upload = upload_form(d)
+    widgets[0].change(lambda name: gr.Group(visible=name == UPLOAD), widgets[0], group,
+                      api_visibility="private")
     with gr.Row():
         widgets += [gr.Number(d.epochs, label="Epochs", precision=0, minimum=1),
                     gr.Number(d.batch_size, label="Batch size", precision=0, minimum=1),
@@ -35,16 +51,21 @@ def build_form() -> list[gr.components.Component]:
     with gr.Accordion("Advanced overrides", open=False):
         widgets.append(gr.Textbox(d.overrides, lines=3, label="One Hydra override per line",
                                   placeholder="model.beta1=0.5\nmodel.g_width=64"))
-    return widgets
+    return widgets + upload  # RunParams order: the upload fields come last
 
 
 def start_run(dataset: str = "mnist", model: str = "conv", loss: str = "hinge", epochs: int = 5,
               batch_size: int = 64, lr_g: float = 2e-4, lr_d: float = 4e-4, ema_decay: float = 0.999,
               seed: int = 0, logger: str = "csv", wandb_project: str = "cgan-studio",
-              limit_batches: int = 0, overrides: str = "") -> str:
-    """Start a training run (`python -m gan.train` in its own process); returns the run id."""
+              limit_batches: int = 0, overrides: str = "", upload: str = "", image_size: int = 32,
+              channels: int = 3) -> str:
+    """Start a training run (`python -m gan.train` in its own process); returns the run id.
+    `upload` (dataset "upload") must be a file uploaded to this app, never another server path."""
     values = dict(zip(FIELDS, (dataset, model, loss, epochs, batch_size, lr_g, lr_d, ema_decay, seed,
-                               logger, wandb_project, limit_batches, overrides)))
+                               logger, wandb_project, limit_batches, overrides, upload or "",
+                               image_size, channels)))
+    if upload and not is_in_or_equal(upload, get_upload_folder()):
+        raise gr.Error("upload: not a file uploaded to this app")
     try:
         return supervisor().start(values)
     except (ParamError, RunError) as e:
@@ -114,6 +135,7 @@ def form_values(run_id: str | None) -> list:
     """The form as it was for `run_id` (or the newest run), so a stop or reload loses nothing."""
     ids = [run_id] if run_id else run_ids()[:1]
     params = run_status(ids[0])["params"] if ids else RunParams().to_dict()
+    params["upload"] = None  # a run's zip is its own copy; a new run needs a new upload
     return [params.get(name, getattr(RunParams(), name)) for name in FIELDS]
 
 
