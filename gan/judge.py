@@ -110,7 +110,7 @@ class Recipe:
     shift: int = 2  # random translations of up to this many pixels (pad + crop)
 
 
-RECIPES = {"cifar10": Recipe(width=24, stages=3, pool_size=1, feature_dim=128, epochs=15,
+RECIPES = {"cifar10": Recipe(width=16, stages=4, pool_size=1, feature_dim=128, epochs=15,
                              batch_size=128, lr=3e-3, weight_decay=5e-2, shift=4)}
 
 
