@@ -6,7 +6,7 @@ from omegaconf import OmegaConf
 
 from conftest import CONFIGS, compose_cfg
 from gan.datasets import REGISTRY
-from gan.run_params import CHOICES
+from gan.run_params import CHOICES, UPLOAD
 from gan.train import build_loggers
 
 GROUPS = {g.name: sorted(p.stem for p in g.glob("*.yaml")) for g in CONFIGS.iterdir() if g.is_dir()}
@@ -17,7 +17,8 @@ def _needs_missing_model(group: str, option: str) -> str | None:
     """The model config an experiment overrides to, when that config is not there (yet)."""
     if group != "experiment":
         return None
-    defaults = OmegaConf.to_container(OmegaConf.load(CONFIGS / "experiment" / f"{option}.yaml")).get("defaults", [])
+    config = OmegaConf.to_container(OmegaConf.load(CONFIGS / "experiment" / f"{option}.yaml"))
+    defaults = config.get("defaults", [])
     models = [d["override /model"] for d in defaults if isinstance(d, dict) and "override /model" in d]
     missing = [m for m in models if not (CONFIGS / "model" / f"{m}.yaml").exists()]
     return missing[0] if missing else None
@@ -28,7 +29,8 @@ def test_registry_drives_the_data_choices():
     assert GROUPS["data"] == sorted(REGISTRY)
     for name in REGISTRY:
         assert OmegaConf.load(CONFIGS / "data" / f"{name}.yaml").dataset == name
-    assert set(CHOICES["dataset"]) == {n for n, s in REGISTRY.items() if s.folder}  # no server paths
+    # the Train tab: datasets with files on the server, and uploads; never a server path
+    assert set(CHOICES["dataset"]) == {n for n, s in REGISTRY.items() if s.folder} | {UPLOAD}
     assert {"cifar10", "cifar10_64", "image_folder"} <= set(GROUPS["experiment"])
 
 
