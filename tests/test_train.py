@@ -9,7 +9,7 @@ import sys
 import pytest
 import torch
 
-from conftest import CONFIGS, ROOT, TINY_RUN, compose_cfg, wandb_records
+from conftest import ROOT, TINY_RUN, compose_cfg, wandb_records
 from gan import load_generator
 from gan.module import GANModule
 from gan.train import train
@@ -79,9 +79,8 @@ def _cli(tmp_path, *args, timeout=600, env=None):
 def test_cli_trains_on_an_image_folder_and_exports_its_class_names(tmp_path, image_folder):
     """3 classes of PNGs of different sizes, one truncated PNG, one text file: it trains, says
     what it skipped and that no judge scores it, and the export carries the folder names."""
-    model = [] if (CONFIGS / "model" / "resnet.yaml").exists() else ["model=conv"]  # until resnet lands
     run = tmp_path / "run"
-    out = _cli(tmp_path, "experiment=image_folder", f"data.path={image_folder}", *model,
+    out = _cli(tmp_path, "experiment=image_folder", f"data.path={image_folder}",
                "data.batch_size=6", "model.g_width=8", "model.d_width=8", "model.latent_dim=8",
                "trainer.max_epochs=1", "trainer.enable_progress_bar=false", f"hydra.run.dir={run}",
                env={"GAN_CACHE_DIR": str(tmp_path / "cache")})
