@@ -30,6 +30,23 @@ def app(tmp_path_factory):
             demo.close()
 
 
+def open_train_tab(playwright, url: str):
+    browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+    page = browser.new_page(viewport={"width": 1280, "height": 1600})
+    page.goto(url)
+    page.get_by_role("tab", name="Train").click()
+    return browser, page
+
+
+def start_tiny_run(page, batches: int) -> None:
+    """One epoch of `batches` batches (0 = all) with tiny nets, started from the form."""
+    page.get_by_label("Epochs").fill("1")
+    page.get_by_label("Batches per epoch (0 = all)").fill(str(batches))
+    page.get_by_text("Advanced overrides").click()
+    page.get_by_label("One Hydra override per line").fill(TINY)
+    page.get_by_role("button", name="Start").click()
+
+
 def test_start_poll_until_finished_then_generate_from_export(app):
     client, root = app
     run_id = client.predict(dataset="mnist", epochs=1, batch_size=32, limit_batches=6, logger="none",
@@ -80,15 +97,8 @@ def test_page_start_watch_reload_keeps_form_then_open_in_generate(app):
     playwright = pytest.importorskip("playwright.sync_api")
     client, root = app
     with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
-        page = browser.new_page(viewport={"width": 1280, "height": 1600})
-        page.goto(client.src)
-        page.get_by_role("tab", name="Train").click()
-        page.get_by_label("Epochs").fill("1")
-        page.get_by_label("Batches per epoch (0 = all)").fill("5")
-        page.get_by_text("Advanced overrides").click()
-        page.get_by_label("One Hydra override per line").fill(TINY)
-        page.get_by_role("button", name="Start").click()
+        browser, page = open_train_tab(p, client.src)
+        start_tiny_run(page, batches=5)
         page.get_by_text("finished · epoch 1/1 · 5/5 batches · 100%").wait_for(timeout=240_000)
         run_id = max(p.name for p in root.iterdir() if (p / "params.json").exists())
         assert (root / run_id / "export" / "config.json").exists()
@@ -121,20 +131,13 @@ def test_page_uploads_a_zip_and_trains_it_to_finished(app, image_folder, tmp_pat
         for p in sorted(image_folder.rglob("*")):
             z.write(p, p.relative_to(image_folder).as_posix())
     with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
-        page = browser.new_page(viewport={"width": 1280, "height": 1600})
-        page.goto(client.src)
-        page.get_by_role("tab", name="Train").click()
+        browser, page = open_train_tab(p, client.src)
         page.get_by_label("Dataset").click()
         page.get_by_role("option", name="Upload images (.zip)").click()
         page.locator("input[type=file][accept='.zip']").set_input_files(str(archive))
         page.get_by_label("fruit.zip").wait_for(timeout=30_000)  # uploaded: the file row is shown
-        page.get_by_label("Epochs").fill("1")
         page.get_by_label("Batch size").fill("6")
-        page.get_by_label("Batches per epoch (0 = all)").fill("0")
-        page.get_by_text("Advanced overrides").click()
-        page.get_by_label("One Hydra override per line").fill(TINY)
-        page.get_by_role("button", name="Start").click()
+        start_tiny_run(page, batches=0)
         page.get_by_text("finished · epoch 1/1 · 3/3 batches · 100%").wait_for(timeout=240_000)
         browser.close()
     run = max((p for p in root.iterdir() if (p / "params.json").exists()), key=lambda p: p.name)
