@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from gan.limits import MAX_CLASS_ROWS, shown
 from gan.nets import Generator
 
 MAX_SEED = 2**32 - 1
@@ -54,21 +55,24 @@ def check_range(value, name: str, low: float, high: float) -> float:
 
 def class_index(generator: Generator, name: str) -> int:
     if str(name) not in generator.class_names:
-        raise ValueError(f"unknown class {name!r}; this generator knows {', '.join(generator.class_names)}")
+        raise ValueError(f"unknown class {shown(repr(name))}; this generator knows "
+                         f"{shown(', '.join(generator.class_names))}")
     return generator.class_names.index(str(name))
 
 
 def make_view(generator: Generator, label: str, seed, layout: str = LAYOUTS[0], truncation=1.0,
               shifts=(), label_b: str | None = None, seed_b=None, t=0.0) -> View:
-    """A validated `View` from user-facing values (class names, numbers that may be NaN)."""
+    """A validated `View` from user-facing values (class names, numbers that may be NaN).
+    Class B and seed B are checked only when used (t > 0); unused, they are dropped."""
     if layout not in LAYOUTS:
         raise ValueError(f"unknown layout {layout!r}; choose one of {', '.join(LAYOUTS)}")
+    t = check_range(t, "t", 0.0, 1.0)
+    used = t > 0
     return View(class_index(generator, label), check_seed(seed), layout,
                 check_range(truncation, "truncation", 0.0, 1.0),
                 tuple(check_range(s, "direction", -10.0, 10.0) for s in shifts),
-                None if label_b in (None, "") else class_index(generator, label_b),
-                None if seed_b is None else check_seed(seed_b, "seed B"),
-                check_range(t, "t", 0.0, 1.0))
+                class_index(generator, label_b) if used and label_b not in (None, "") else None,
+                check_seed(seed_b, "seed B") if used and seed_b is not None else None, t)
 
 
 # ---------------------------------------------------------------- latents and labels
@@ -146,9 +150,11 @@ def plan(view: View, num_classes: int) -> tuple[torch.Tensor, torch.Tensor, int]
     if view.layout == LAYOUTS[1]:
         n = GRID_SIDE * GRID_SIDE
         return torch.arange(n), torch.full((n,), view.label), GRID_SIDE
-    if view.layout == LAYOUTS[2]:
-        rows = torch.arange(PER_CLASS).repeat(num_classes)
-        return rows, torch.arange(num_classes).repeat_interleave(PER_CLASS), PER_CLASS
+    if view.layout == LAYOUTS[2]:  # at most MAX_CLASS_ROWS classes, a window holding the picked one
+        count = min(num_classes, MAX_CLASS_ROWS)
+        first = min(max(0, view.label - count // 2), num_classes - count)
+        rows = torch.arange(PER_CLASS).repeat(count)
+        return rows, torch.arange(first, first + count).repeat_interleave(PER_CLASS), PER_CLASS
     return torch.zeros(1, dtype=torch.long), torch.tensor([view.label]), 1
 
 
