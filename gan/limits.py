@@ -122,3 +122,10 @@ def keep_runs() -> int:
     """Finished runs kept on disk (`GAN_KEEP_RUNS`; 20 local, 3 public); older ones are deleted
     when a run starts."""
     return int(_env_number("GAN_KEEP_RUNS", 3 if public_mode() else 20))
+
+
+# ---------------------------------------------------------------- per-call files
+
+GIF_FILES, GIF_BYTES = 64, 64 * 2**20  # /interpolate's GIF folder keeps at most this much
+# Gradio's own cache (PNGs of /generate, ...): every CACHE_SWEEP_S, files older than CACHE_AGE_S go
+CACHE_SWEEP_S, CACHE_AGE_S = 300, 900

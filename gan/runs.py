@@ -249,6 +249,19 @@ def supervisor() -> Supervisor:
     return _default
 
 
+def checkpoint_sources(owner: str | None = None) -> list[str]:
+    """What the Generate tab offers: bundled names, then runs with a checkpoint, newest first
+    (in public mode only the caller's, as run:<id>)."""
+    from gan import checkpoints
+
+    if public_mode():
+        runs = [f"{checkpoints.RUN_PREFIX}{s['id']}" for s in supervisor().list(owner)
+                if s.get("export") or s.get("checkpoint")]
+    else:
+        runs = checkpoints.local_runs(supervisor().root)
+    return checkpoints.bundled_names() + runs
+
+
 def start(params: RunParams | dict, owner: str | None = None) -> str:
     return supervisor().start(params, owner)
 
