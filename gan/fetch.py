@@ -6,7 +6,8 @@ how big a fetch may be, how long it may take, and how often a reference is asked
   `wandb:` one fails, W&B needs a key); references matching `GAN_TRUSTED_SOURCES`
   (comma-separated `fnmatch` patterns such as `hf:my-org/*`) are fetched with the token.
 - Size: the files a fetch needs are summed from the Hub's file metadata or the W&B manifest
-  and refused above `gan.limits.max_download_bytes()` before a weight file is requested.
+  and refused above `gan.limits.max_download_bytes()` before a weight file is requested; from
+  the Hub, config.json is fetched and vetted (gan.generator_check) before the weights are.
 - Time: one fetch gets `gan.limits.fetch_timeout_s()`; after that the caller gets an error (the
   worker thread finishes or fails on its own, off the request).
 - Re-asking: a reference is asked again at most every `gan.limits.REASK_S` seconds; in between
@@ -25,6 +26,7 @@ from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from gan.generator_check import LoadRefused, planned_tensors, read_config
 from gan.limits import REASK_S, fetch_timeout_s, max_download_bytes, public_mode
 
 CACHE_DIR = Path(os.environ.get("GAN_CACHE_DIR", Path.home() / ".cache" / "cgan-studio"))
@@ -85,8 +87,11 @@ def hf_folder(ref: str, token: bool | None) -> Path:
     info = HfApi().model_info(repo_id, revision=revision, files_metadata=True, token=token,
                               timeout=fetch_timeout_s())
     wanted = planned_files({s.rfilename: s.size for s in info.siblings or []})
-    paths = [hf_hub_download(repo_id, name, revision=info.sha, token=token) for name in wanted]
-    return Path(paths[0]).parent
+    config = Path(hf_hub_download(repo_id, wanted[0], revision=info.sha, token=token))
+    planned_tensors(read_config(config))  # a hostile config.json stops here, weights not fetched
+    for name in wanted[1:]:
+        hf_hub_download(repo_id, name, revision=info.sha, token=token)
+    return config.parent
 
 
 # ---------------------------------------------------------------- Weights & Biases
@@ -94,7 +99,7 @@ def hf_folder(ref: str, token: bool | None) -> Path:
 
 def wandb_folder(ref: str) -> Path:
     """The downloaded artifact folder of `wandb:<entity>/<project>/<artifact>:<alias>`."""
-    if not WANDB_RE.fullmatch(ref):
+    if ".." in ref or not WANDB_RE.fullmatch(ref):
         raise FetchError("expected wandb:<entity>/<project>/<artifact>:<alias>")
     if not with_token(f"wandb:{ref}"):
         raise FetchError("W&B needs an API key, and this Space fetches visitors' references without "
@@ -117,7 +122,7 @@ def wandb_folder(ref: str) -> Path:
 def why(e: Exception) -> str:
     """A short message for a client's failure, without its server's response text."""
     name = type(e).__name__
-    if isinstance(e, FetchError):
+    if isinstance(e, (FetchError, LoadRefused)):
         return str(e)
     if name in ("RepositoryNotFoundError", "GatedRepoError", "DisabledRepoError"):
         return "repository not found on the Hugging Face Hub (or it is private or gated)"
