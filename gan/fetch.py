@@ -139,7 +139,8 @@ def why(e: Exception) -> str:
 
 _POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="fetch")
 _LOCK = threading.Lock()
-_SEEN: OrderedDict[str, tuple[float, Path | None, str | None]] = OrderedDict()  # text -> (when, folder, error)
+# reference -> (when last asked, its folder if it ever loaded, the last error or None)
+_SEEN: OrderedDict[str, tuple[float, Path | None, str | None]] = OrderedDict()
 
 
 def _fetch(text: str) -> Path:
