@@ -162,22 +162,31 @@ def _generator_from_folder(folder: Path) -> tuple[Generator, dict]:
 
 def _generator_from_ckpt(path: Path) -> tuple[Generator, dict]:
     ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    needed = {"arch", "latent_dim", "num_classes", "img_shape"}
-    if not isinstance(ckpt, dict) or not {"hyper_parameters", "state_dict"} <= set(ckpt) \
-            or not needed <= set(ckpt["hyper_parameters"]):
-        raise LoadRefused("wrong architecture: not a GANModule checkpoint (no hyper_parameters/state_dict)")
-    hp = ckpt["hyper_parameters"]
-    config = checked_config({"arch": hp["arch"], "latent_dim": hp["latent_dim"],
-                             "num_classes": hp["num_classes"], "img_shape": list(hp["img_shape"]),
-                             "class_names": hp.get("class_names"), "width": hp.get("g_width", 32)})
-    prefix = "g_ema."  # the EMA generator is the one the export holds
-    state = {k[len(prefix):]: v for k, v in ckpt["state_dict"].items() if k.startswith(prefix)}
+    try:
+        hp = ckpt["hyper_parameters"]
+        entry = ckpt.get("generator") or _legacy_generator_entry(hp)  # written by GANModule.on_save_checkpoint
+        config, prefix = dict(entry["config"]), str(entry["state_dict_prefix"])
+        state = {k[len(prefix):]: v for k, v in ckpt["state_dict"].items() if k.startswith(prefix)}
+    except (KeyError, IndexError, TypeError, AttributeError):
+        raise LoadRefused("wrong architecture: not a GANModule checkpoint "
+                          "(no hyper_parameters/state_dict)") from None
+    if isinstance(config.get("img_shape"), tuple):
+        config["img_shape"] = list(config["img_shape"])
+    config = checked_config(config)
     check_shapes({k: tuple(v.shape) for k, v in state.items()}, planned_tensors(config),
                  "the checkpoint's EMA generator")
     card = {"title": f"{path.name} (training checkpoint)", "dataset": hp.get("dataset"),
-            "arch": hp["arch"], "loss": hp.get("loss"), "epochs": ckpt.get("epoch"),
+            "arch": config.get("arch"), "loss": hp.get("loss"), "epochs": ckpt.get("epoch"),
             "steps": ckpt.get("global_step"), "hparams": dict(hp)}
     return _fit(config, state), card
+
+
+def _legacy_generator_entry(hp: dict) -> dict:
+    """Checkpoints written before they carried their generator's config (round one)."""
+    config = {"arch": hp["arch"], "latent_dim": hp["latent_dim"], "num_classes": hp["num_classes"],
+              "img_shape": hp["img_shape"], "class_names": hp.get("class_names"),
+              "width": hp.get("g_width", 32)}
+    return {"config": config, "state_dict_prefix": "g_ema."}
 
 
 @functools.lru_cache(maxsize=8)

@@ -57,21 +57,26 @@ def test_bundled_name(tiny_export, tmp_path, monkeypatch):
     assert same_outputs(load_generator("mnist"), load_generator(tiny_export))
 
 
-def _lightning_ckpt(path):
-    """A checkpoint as Lightning writes it; the EMA weights differ from the raw generator's."""
+def _lightning_ckpt(path, arch="conv", legacy=False):
+    """A checkpoint as Lightning writes it (on_save_checkpoint adds the generator's config, which
+    round-one checkpoints lack); the EMA weights differ from the raw generator's."""
     torch.manual_seed(1)
-    module = GANModule(latent_dim=8, g_width=8, d_width=8, class_names=list("abcdefghij"))
+    module = GANModule(arch, latent_dim=8, g_width=8, d_width=8, class_names=list("abcdefghij"))
     with torch.no_grad():
         for p in module.g_ema.parameters():
             p.add_(0.1 * torch.randn_like(p))
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"hyper_parameters": dict(module.hparams), "state_dict": module.state_dict(),
-                "epoch": 3, "global_step": 120}, path)
+    ckpt = {"hyper_parameters": dict(module.hparams), "state_dict": module.state_dict(),
+            "epoch": 3, "global_step": 120}
+    if not legacy:
+        module.on_save_checkpoint(ckpt)
+    torch.save(ckpt, path)
     return module
 
 
-def test_lightning_ckpt_loads_the_ema_generator(tmp_path):
-    module = _lightning_ckpt(tmp_path / "last.ckpt")
+@pytest.mark.parametrize("arch, legacy", [("conv", False), ("resnet", False), ("conv", True)])
+def test_lightning_ckpt_loads_the_ema_generator(tmp_path, arch, legacy):
+    module = _lightning_ckpt(tmp_path / "last.ckpt", arch, legacy)
     ckpt = load_checkpoint(tmp_path / "last.ckpt")
     assert ckpt.generator.class_names == list("abcdefghij") and ckpt.card["steps"] == 120
     assert same_outputs(ckpt.generator, module.g_ema.eval())
