@@ -79,6 +79,9 @@ def shown(value, chars: int = SHOWN_CHARS) -> str:
 # ---------------------------------------------------------------- sampling
 
 MAX_CLASS_ROWS = 20  # "one row per class" shows at most this many classes
+# elements (float32: 4 bytes each) the layer outputs of one generator call may add up to; a view
+# of more images is generated in chunks (gan.sampling.images_per_call)
+ACTIVATION_BUDGET = 64 * 2**20
 
 
 # ---------------------------------------------------------------- runs

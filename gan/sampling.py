@@ -8,6 +8,7 @@ a batch of images; `morph` into the frames of an animation from t=0 to t=1.
 from __future__ import annotations
 
 import functools
+import json
 import math
 from dataclasses import dataclass, replace
 
@@ -15,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gan.limits import MAX_CLASS_ROWS, shown
+from gan.limits import ACTIVATION_BUDGET, MAX_CLASS_ROWS, shown
 from gan.nets import Generator
 
 MAX_SEED = 2**32 - 1
@@ -174,11 +175,33 @@ def view_inputs(generator: Generator, view: View) -> tuple[torch.Tensor, torch.T
     return z, labels, nrow
 
 
+@functools.lru_cache(maxsize=64)
+def _activations_per_image(config: str) -> int:
+    """Elements all layers of the generator `config` (JSON) output for one image, from a pass
+    on the meta device (no memory); an upper bound of what one image holds at once."""
+    with torch.device("meta"):
+        twin = Generator(**json.loads(config)).eval()
+        sizes: list[int] = []
+        hooks = [m.register_forward_hook(lambda m, i, out: sizes.append(out.numel()))
+                 for m in twin.modules() if m is not twin]
+        twin(torch.zeros(1, twin.latent_dim), torch.zeros(1, dtype=torch.long))
+    for hook in hooks:
+        hook.remove()
+    return max(1, sum(sizes))
+
+
+def images_per_call(generator: Generator) -> int:
+    """How many images one generator call may make so that its activations stay within
+    ACTIVATION_BUDGET: all of them for small generators, a few for a 256 px colour one."""
+    return max(1, ACTIVATION_BUDGET // _activations_per_image(json.dumps(generator.config)))
+
+
 @torch.inference_mode()
 def sample(generator: Generator, view: View) -> tuple[torch.Tensor, int]:
     """Images (N, C, H, W) in [-1, 1] for `view`, and how many go in a row."""
     z, labels, nrow = view_inputs(generator, view)
-    return generator(z, labels), nrow
+    step = images_per_call(generator)  # memory stays bounded whatever the view asks
+    return torch.cat([generator(z[i:i + step], labels[i:i + step]) for i in range(0, len(z), step)]), nrow
 
 
 def morph(generator: Generator, view: View, steps: int = 24) -> tuple[list[torch.Tensor], int]:

@@ -1,6 +1,7 @@
 """The sampling core: seeds, truncation, slerp, class blending, GANSpace directions, layouts."""
 
 import hashlib
+import json
 import subprocess
 import sys
 
@@ -120,3 +121,17 @@ def test_one_row_per_class_shows_at_most_twenty_rows_around_the_picked_class():
     assert 500 in labels and len(set(labels.tolist())) == MAX_CLASS_ROWS
     _, labels, _ = sampling.plan(View(label=999, seed=0, layout=LAYOUTS[2]), 1000)
     assert labels.max() == 999
+
+
+def test_a_large_view_is_generated_in_chunks_that_give_the_same_images(g, monkeypatch):
+    view = View(label=1, seed=0, layout=LAYOUTS[1])  # 16 images
+    whole, _ = sample(g, view)
+    per_image = sampling._activations_per_image(json.dumps(g.config))
+    monkeypatch.setattr(sampling, "ACTIVATION_BUDGET", 3 * per_image)  # 3 images per call
+    calls = []
+    handle = g.register_forward_hook(lambda module, inputs, out: calls.append(len(out)))
+    try:
+        chunked, _ = sample(g, view)
+    finally:
+        handle.remove()
+    assert calls == [3, 3, 3, 3, 3, 1] and torch.allclose(chunked, whole, atol=1e-4)  # GEMM blocking
