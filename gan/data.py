@@ -12,7 +12,7 @@ from torch.utils.data import DataLoader, Dataset
 from gan.datasets import DataError, DatasetSpec, default_data_dir, get_dataset
 from gan.idx import load_idx_split
 from gan.image_cache import FolderImages, read_images
-from gan.image_folder import LIMITS
+from gan.limits import FOLDER_LIMITS
 
 
 class DataSource:
@@ -25,7 +25,7 @@ class DataSource:
             registry's shape); idx datasets are 28x28 grey only.
         data_dir: the data folder (None: `default_data_dir()`).
         cache_dir: where decoded folder images are cached (None: `$GAN_CACHE_DIR/images`).
-        limits: "local" or "upload" (`gan.image_folder.LIMITS`).
+        limits: "local" or "upload" (`gan.limits.FOLDER_LIMITS`).
         test_fraction, seed: the seeded per-class hold-out of a folder without train/ and test/.
     """
 
@@ -51,8 +51,8 @@ class DataSource:
         if self.spec.reader == "idx" and (self.channels, self.image_size) != self.spec.img_shape[:2]:
             raise DataError(f"{name} is {self.spec.img_shape[1]}x{self.spec.img_shape[2]} grey only; "
                             "data.image_size and data.channels apply to image-folder datasets")
-        if self.limits not in LIMITS:
-            raise DataError(f"data.limits must be one of {', '.join(LIMITS)}, got {self.limits!r}")
+        if self.limits not in FOLDER_LIMITS:
+            raise DataError(f"data.limits must be one of {', '.join(FOLDER_LIMITS)}, got {self.limits!r}")
         if not 0.0 <= self.test_fraction < 1.0:
             raise DataError(f"data.test_fraction must be in [0, 1), got {self.test_fraction}")
 
@@ -87,7 +87,7 @@ class DataSource:
         if not path.is_file():
             raise DataError(f"{self.name}: missing {path.resolve()}; point GAN_DATA_DIR=/path/to/data "
                             f"(or data.data_dir=...) at a folder holding {self.spec.folder}/{name}")
-        data = read_images(path, self.image_size, self.channels, LIMITS[self.limits], self.cache_dir,
+        data = read_images(path, self.image_size, self.channels, FOLDER_LIMITS[self.limits], self.cache_dir,
                            self.spec.md5.get(name))
         if tuple(data.class_names) != self.spec.class_names:
             raise DataError(f"{path}: class folders {data.class_names} are not {list(self.spec.class_names)}")
@@ -95,7 +95,7 @@ class DataSource:
 
     def _read_folder(self) -> FolderImages:
         if self._folder is None:
-            self._folder = read_images(self.path, self.image_size, self.channels, LIMITS[self.limits],
+            self._folder = read_images(self.path, self.image_size, self.channels, FOLDER_LIMITS[self.limits],
                                        self.cache_dir)
         return self._folder
 

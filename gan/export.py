@@ -17,10 +17,14 @@ from pathlib import Path
 import torch
 
 from gan.images import grid_image, save_png
+from gan.limits import LOAD
 from gan.nets import Generator
 
 CARD_FILE = "card.json"
 FACT_KEYS = ("dataset", "arch", "architecture", "loss", "epochs", "steps", "command", "selected")
+# Markdown/HTML syntax a card value may not use: no raw HTML (an <img> is a tracking pixel),
+# no images or links, no emphasis; "|" and "-" stay so tables keep working.
+MARKDOWN_SPECIAL = "\\`*_{}[]()#+!<>~"
 
 
 @torch.no_grad()
@@ -41,18 +45,33 @@ def samples_image(generator: Generator, per_class: int = 8, seed: int = 0, scale
     return grid_image(class_rows(generator, per_class, seed), nrow=per_class, scale=scale)
 
 
+def plain(value) -> str:
+    """`value` as Markdown that renders as the same plain text: HTML and Markdown syntax escaped."""
+    text = str(value).replace("&", "&amp;").replace("\r", " ")
+    return "".join(f"\\{c}" if c in MARKDOWN_SPECIAL else c for c in text)
+
+
 def card_facts(card: dict) -> list[str]:
-    """Markdown tables of the card's facts and metrics (the model card and the app show these)."""
+    """Markdown tables of the card's facts and metrics (the model card and the app show these);
+    every value from the card is escaped (`plain`)."""
     lines = ["| fact | value |", "| --- | --- |"]
-    lines += [f"| {key} | `{card[key]}` |" for key in FACT_KEYS if card.get(key) is not None]
-    metrics = card.get("metrics") or {}
+    lines += [f"| {key} | {plain(card[key])} |" for key in FACT_KEYS if card.get(key) is not None]
+    metrics = card.get("metrics") if isinstance(card.get("metrics"), dict) else {}
     if metrics:
         lines += ["", "## Metrics", "", "| metric | value |", "| --- | --- |"]
-        lines += [f"| {k} | {v:.4g} |" if isinstance(v, float) else f"| {k} | {v} |"
+        lines += [f"| {plain(k)} | {v:.4g} |" if isinstance(v, float) else f"| {plain(k)} | {plain(v)} |"
                   for k, v in metrics.items()]
     if card.get("evaluation"):
-        lines += ["", "## Evaluation (`python -m gan.evaluate`)", "", card["evaluation"]]
+        lines += ["", "## Evaluation (`python -m gan.evaluate`)", "", plain(card["evaluation"])]
     return lines
+
+
+def card_markdown(card: dict, source: str, generator: Generator) -> str:
+    """What the app shows about a loaded generator: title, source, classes and the card's facts."""
+    names = ", ".join(plain(name) for name in generator.class_names)
+    return "\n".join([f"**{plain(card.get('title', 'Generator'))}** — {plain(source)}", "",
+                      f"{plain(generator.arch)}, latent {generator.latent_dim}, classes: {names}", "",
+                      *card_facts(card)])
 
 
 def render_card(card: dict) -> str:
@@ -79,5 +98,13 @@ def export_generator(generator: Generator, folder: str | Path, card: dict) -> Pa
 
 
 def read_card(folder: str | Path) -> dict:
+    """card.json as a dict; {} when it is missing, not a JSON object, or larger than
+    `gan.limits.LOAD.card_bytes`."""
     path = Path(folder) / CARD_FILE
-    return json.loads(path.read_text()) if path.exists() else {}
+    try:
+        if path.stat().st_size > LOAD.card_bytes:
+            return {}
+        card = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return {}
+    return card if isinstance(card, dict) else {}

@@ -32,9 +32,10 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 from tqdm import tqdm
 
-from gan.checkpoints import CACHE_DIR
+from gan.fetch import CACHE_DIR
 from gan.datasets import DataError
-from gan.image_folder import LOCAL_LIMITS, FolderLimits, Layout, open_source, parse_layout
+from gan.image_folder import Layout, open_source, parse_layout
+from gan.limits import LOCAL_LIMITS, FolderLimits
 
 RESAMPLE = Image.Resampling.BICUBIC
 CACHE_VERSION = 1

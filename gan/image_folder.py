@@ -8,7 +8,7 @@ are the class folders' names, sorted. An image is any file with an extension Pil
 other files, hidden ones and `__MACOSX/` are ignored (and counted).
 
 A .zip is read member by member with `zipfile`, after its central directory was checked (member
-names, entry count, uncompressed sizes against `FolderLimits`), so nothing is ever written
+names, entry count, uncompressed sizes against `gan.limits.FolderLimits`), so nothing is ever written
 outside the cache and a zip bomb is refused before a byte of it is inflated.
 """
 
@@ -23,32 +23,14 @@ from pathlib import Path, PurePosixPath
 from PIL import Image
 
 from gan.datasets import DataError
+from gan.limits import LOCAL_LIMITS, MB, FolderLimits
 
-MB = 1 << 20
 Image.init()
 IMAGE_EXTENSIONS = frozenset(ext for ext, fmt in Image.registered_extensions().items() if fmt in Image.OPEN)
 SPLIT_DIRS = {"train", "test"}
 _UNSAFE_MEMBER = re.compile(r"(^|[/\\])\.\.([/\\]|$)|^[/\\]|^[A-Za-z]:")
 
 
-@dataclass(frozen=True)
-class FolderLimits:
-    """Caps on what one image folder or zip may hold; checked before anything is decoded."""
-
-    max_entries: int  # files (zip members) listed
-    max_total_bytes: int  # their size in all, uncompressed
-    max_file_bytes: int  # one file, uncompressed
-    max_images: int
-    max_classes: int
-    max_zip_bytes: int | None = None  # the .zip file itself
-
-
-LOCAL_LIMITS = FolderLimits(max_entries=2_000_000, max_total_bytes=64 << 30, max_file_bytes=256 * MB,
-                            max_images=1_000_000, max_classes=10_000)
-# A zip uploaded in the Train tab (also on a public Space).
-UPLOAD_LIMITS = FolderLimits(max_entries=70_000, max_total_bytes=1 << 30, max_file_bytes=32 * MB,
-                             max_images=60_000, max_classes=100, max_zip_bytes=100 * MB)
-LIMITS = {"local": LOCAL_LIMITS, "upload": UPLOAD_LIMITS}  # data.limits=<name>
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,8 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.loggers import WandbLogger
 
-SECRET_WORDS = ("key", "token", "secret", "password")
+from gan.limits import SECRET_WORDS
+
 # Expected here: the EMA generator is kept in eval mode, and GAN training has no validation_step.
 warnings.filterwarnings("ignore", message=r".*module\(s\) in eval mode.*")
 warnings.filterwarnings("ignore", message=r".*have no `validation_step`.*")

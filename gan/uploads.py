@@ -1,7 +1,7 @@
 """Images uploaded in the Train tab: a .zip of class folders, checked before any run starts and
 kept inside the run's own folder, so it goes away with the run.
 
-The check is the image-folder check with the upload limits (`gan.image_folder.UPLOAD_LIMITS`:
+The check is the image-folder check with the upload limits (`gan.limits.UPLOAD_LIMITS`:
 zip size, entries, uncompressed size, member names, classes, images), read from the zip's
 central directory only. The trainer decodes the images (into the run folder's own cache) and
 skips unreadable ones, saying so in the run's log.
@@ -15,7 +15,8 @@ import shutil
 from pathlib import Path
 
 from gan.datasets import DataError
-from gan.image_folder import UPLOAD_LIMITS, Layout, ZipSource, parse_layout
+from gan.image_folder import Layout, ZipSource, parse_layout
+from gan.limits import UPLOAD_LIMITS
 
 UPLOAD_FILE = "upload.zip"  # inside the run folder
 CACHE_FOLDER = "data-cache"  # the decoded images, inside the run folder too

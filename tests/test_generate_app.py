@@ -68,7 +68,7 @@ def test_generate_with_any_checkpoint_and_view(client, tiny_export):
     ({"label": "five", "seed": 3}, "unknown class 'five'"),
     ({"label": "5", "seed": -1}, "less than minimum value 0"),
     ({"label": "5", "seed": 2**40}, "greater than maximum value 4294967295"),
-    ({"label": "5", "seed": 3, "checkpoint": "hf:nobody/nothing"}, "hf:nobody/nothing: not reachable"),
+    ({"label": "5", "seed": 3, "checkpoint": "hf:nobody/nothing"}, "hf:nobody/nothing: not loaded yet: load it first"),
     ({"label": "5", "seed": 3, "checkpoint": "/no/such/run"}, "/no/such/run: no such file or folder"),
 ])
 def test_bad_values_are_clear_errors_and_the_server_keeps_serving(client, kwargs, message):
@@ -79,7 +79,7 @@ def test_bad_values_are_clear_errors_and_the_server_keeps_serving(client, kwargs
 
 def test_nan_over_raw_http_is_an_error(url):
     """JSON clients cannot send NaN, but a raw request can; it must not render or crash."""
-    body = '{"data": ["mnist", "5", 3, "", "one image", NaN, "9", 1, 0.0, 0, 0, 0, 0]}'
+    body = '{"data": [null, "mnist", "5", 3, "", "one image", NaN, "9", 1, 0.0, 0, 0, 0, 0]}'  # owner, loaded: states
     r = httpx.post(f"{url}gradio_api/call/generate", content=body,
                    headers={"content-type": "application/json"}, timeout=30)
     assert r.status_code == 200, r.text

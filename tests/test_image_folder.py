@@ -15,7 +15,7 @@ from gan import image_cache
 from gan.data import DataSource
 from gan.datasets import DataError
 from gan.image_cache import read_images
-from gan.image_folder import LOCAL_LIMITS, UPLOAD_LIMITS
+from gan.limits import LOCAL_LIMITS, UPLOAD_LIMITS
 
 
 def tree(root: Path) -> set[str]:

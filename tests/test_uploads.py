@@ -9,7 +9,7 @@ from hydra.utils import instantiate
 from conftest import compose_cfg
 from gan import uploads
 from gan.datasets import DataError
-from gan.image_folder import MB, UPLOAD_LIMITS
+from gan.limits import MB, UPLOAD_LIMITS
 from gan.uploads import check_upload, store_upload, upload_overrides
 
 

@@ -7,7 +7,9 @@ Named API endpoints (gradio_client):
     /interpolate(label, seed, label_b, seed_b, checkpoint="", layout, truncation,
                  direction_1..direction_4) -> GIF file (t from 0 to 1)
     /load_checkpoint(source, label, label_b) -> (class, class B, model card markdown)
-`checkpoint` "" means the session's loaded checkpoint (the bundled `mnist` at start).
+`checkpoint` "" means the session's loaded checkpoint (the bundled `mnist` at start). /generate
+and /interpolate never download: a `checkpoint` there is one this process loaded already, or a
+local one; /load_checkpoint (the Load button) is the one place that fetches.
 """
 
 from __future__ import annotations
@@ -15,19 +17,20 @@ from __future__ import annotations
 import functools
 import hashlib
 import random
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 import gradio as gr
 
-from gan import checkpoints, runs, sampling
-from gan.export import card_facts
+from gan import bounded_folder, checkpoints, export, runs, sampling
 from gan.images import gif_bytes, view_image
+from gan.limits import GIF_BYTES, GIF_FILES
+from gan.ui.session import Session, who
 
 DEFAULT_SOURCE = "mnist"
-GIF_DIR = Path(tempfile.gettempdir()) / "cgan-studio-gifs"
+# inside Gradio's cache, so Gradio serves the GIF from here instead of keeping a second copy
+GIF_DIR = Path(gr.utils.get_upload_folder()) / "cgan-studio-gifs"
 LIVE = {"trigger_mode": "always_last", "show_progress": "hidden"}  # latest value wins, no spinner
 # A crowd queues instead of failing: /generate (~2 ms of work) runs two at a time, one per core;
 # GIFs (24 frames) and checkpoint loads (may download, computes PCA) one at a time.
@@ -61,11 +64,11 @@ def clear_errors(fn: Callable) -> Callable:
 
 
 @clear_errors
-def generate(loaded: str, label: str, seed: float, checkpoint: str = "",
-             layout: str = sampling.LAYOUTS[0], truncation: float = 1.0, label_b: str = "",
-             seed_b: float = 1, t: float = 0.0, direction_1: float = 0.0, direction_2: float = 0.0,
-             direction_3: float = 0.0, direction_4: float = 0.0):
-    g = checkpoints.load_generator(checkpoint or loaded)
+def generate(request: gr.Request, owner: str | None, loaded: str, label: str, seed: float,
+             checkpoint: str = "", layout: str = sampling.LAYOUTS[0], truncation: float = 1.0,
+             label_b: str = "", seed_b: float = 1, t: float = 0.0, direction_1: float = 0.0,
+             direction_2: float = 0.0, direction_3: float = 0.0, direction_4: float = 0.0):
+    g = checkpoints.load_generator(checkpoint or loaded, fetch=False, owner=who(owner, request))
     shifts = (direction_1, direction_2, direction_3, direction_4)
     images, nrow = sampling.sample(
         g, sampling.make_view(g, label, seed, layout, truncation, shifts, label_b, seed_b, t))
@@ -73,32 +76,28 @@ def generate(loaded: str, label: str, seed: float, checkpoint: str = "",
 
 
 @clear_errors
-def interpolate(loaded: str, label: str, seed: float, label_b: str, seed_b: float,
-                checkpoint: str = "", layout: str = sampling.LAYOUTS[0], truncation: float = 1.0,
-                direction_1: float = 0.0, direction_2: float = 0.0, direction_3: float = 0.0,
-                direction_4: float = 0.0) -> str:
-    g = checkpoints.load_generator(checkpoint or loaded)
+def interpolate(request: gr.Request, owner: str | None, loaded: str, label: str, seed: float,
+                label_b: str, seed_b: float, checkpoint: str = "", layout: str = sampling.LAYOUTS[0],
+                truncation: float = 1.0, direction_1: float = 0.0, direction_2: float = 0.0,
+                direction_3: float = 0.0, direction_4: float = 0.0) -> str:
+    g = checkpoints.load_generator(checkpoint or loaded, fetch=False, owner=who(owner, request))
     shifts = (direction_1, direction_2, direction_3, direction_4)
-    frames, nrow = sampling.morph(
-        g, sampling.make_view(g, label, seed, layout, truncation, shifts, label_b, seed_b))
+    frames, nrow = sampling.morph(  # t = 1: class B and seed B are used, so they are checked
+        g, sampling.make_view(g, label, seed, layout, truncation, shifts, label_b, seed_b, 1.0))
     data = gif_bytes([view_image(images, nrow) for images in frames])
-    path = GIF_DIR / f"morph-{hashlib.sha1(data).hexdigest()[:16]}.gif"
-    GIF_DIR.mkdir(exist_ok=True)
-    path.write_bytes(data)
-    return str(path)
+    name = f"morph-{hashlib.sha1(data).hexdigest()[:16]}.gif"
+    return str(bounded_folder.write(GIF_DIR, name, data, GIF_FILES, GIF_BYTES))
 
 
 def card_markdown(ckpt: checkpoints.Checkpoint) -> str:
-    title = ckpt.card.get("title", "Generator")
-    g = ckpt.generator
-    return "\n".join([f"**{title}** — `{ckpt.source}`", "",
-                      f"{g.arch}, latent {g.latent_dim}, classes: {', '.join(g.class_names)}", "",
-                      *card_facts(ckpt.card)])
+    return export.card_markdown(ckpt.card, ckpt.source, ckpt.generator)
 
 
 @clear_errors
-def load_checkpoint(source: str, label: str = "", label_b: str = ""):
-    ckpt = checkpoints.load_checkpoint(source, refresh=True)  # an explicit load asks the remote again
+def load_checkpoint(request: gr.Request, source: str, label: str = "", label_b: str = "",
+                    owner: str | None = None):
+    # an explicit load asks the remote again (at most once a minute)
+    ckpt = checkpoints.load_checkpoint(source, refresh=True, owner=who(owner, request))
     sampling.directions(ckpt.generator)  # PCA now, so the first slider drag is already live
     names = ckpt.generator.class_names
     keep = lambda name, fallback: name if name in names else fallback  # noqa: E731
@@ -106,8 +105,8 @@ def load_checkpoint(source: str, label: str = "", label_b: str = ""):
             gr.Dropdown(choices=names, value=keep(label_b, names[-1])), card_markdown(ckpt))
 
 
-def source_choices() -> list[str]:
-    return checkpoints.bundled_names() + checkpoints.local_runs(runs.default_root())
+def refresh_sources(request: gr.Request, owner: str | None):
+    return gr.Dropdown(choices=runs.checkpoint_sources(who(owner, request)))
 
 
 # ---------------------------------------------------------------- layout and wiring
@@ -149,18 +148,18 @@ def _interpolation_controls(names: list[str]):
 def _checkpoint_panel(ckpt: checkpoints.Checkpoint | None):
     with gr.Accordion("Checkpoint", open=True):
         with gr.Row():
-            source = gr.Dropdown(source_choices(), value=DEFAULT_SOURCE, allow_custom_value=True,
+            source = gr.Dropdown(runs.checkpoint_sources(), value=DEFAULT_SOURCE, allow_custom_value=True,
                                  label="Source", scale=4,
-                                 info="bundled name, run folder, .ckpt, hf:owner/repo[@rev], "
-                                      "wandb:entity/project/artifact:alias")
+                                 info="bundled name, run:<id>, hf:owner/repo[@rev], "
+                                      "wandb:entity/project/artifact:alias; in local mode also "
+                                      "a run folder, export folder or .ckpt")
             load = gr.Button("Load", variant="primary", scale=1)
             refresh = gr.Button("↻ Runs", scale=1)
         card = gr.Markdown(card_markdown(ckpt) if ckpt else "No bundled generator found.")
-    refresh.click(lambda: gr.Dropdown(choices=source_choices()), outputs=source, api_visibility="private")
-    return source, load, card
+    return source, load, refresh, card
 
 
-def build_generate_tab() -> GenerateTab:
+def build_generate_tab(session: Session) -> GenerateTab:
     ckpt = _default()
     names = ckpt.generator.class_names if ckpt else [str(i) for i in range(10)]
     loaded = gr.State(DEFAULT_SOURCE)
@@ -169,22 +168,25 @@ def build_generate_tab() -> GenerateTab:
         with gr.Column(scale=2, min_width=320):
             label, seed, reseed, layout, truncation, shifts = _view_controls(names)
         with gr.Column(scale=3, min_width=320):
-            image = gr.Image(generate(DEFAULT_SOURCE, names[0], 0) if ckpt else None, label="Generated",
+            image = gr.Image(generate(None, None, DEFAULT_SOURCE, names[0], 0) if ckpt else None,
+                             label="Generated",
                              type="pil", format="png", interactive=False, elem_id="generated",
                              buttons=["download", "fullscreen"], height=420)
             label_b, seed_b, t, animate, gif = _interpolation_controls(names)
-    source, load, card = _checkpoint_panel(ckpt)
+    source, load, refresh, card = _checkpoint_panel(ckpt)
+    owner = session.owner
 
     view = [layout, truncation, label_b, seed_b, t, *shifts]
     gr.on([loaded.change, label.change, seed.change, *(c.change for c in view)], generate,
-          inputs=[loaded, label, seed, checkpoint, *view], outputs=image, api_name="generate",
+          inputs=[owner, loaded, label, seed, checkpoint, *view], outputs=image, api_name="generate",
           concurrency_limit=GENERATE_CONCURRENCY, **LIVE)
-    animate.click(interpolate, inputs=[loaded, label, seed, label_b, seed_b, checkpoint, layout,
+    animate.click(interpolate, inputs=[owner, loaded, label, seed, label_b, seed_b, checkpoint, layout,
                                        truncation, *shifts], outputs=gif, api_name="interpolate",
                   concurrency_limit=HEAVY_CONCURRENCY)
     reseed.click(lambda: random.randint(0, sampling.MAX_SEED), outputs=seed, api_visibility="private")
     load_outputs = [loaded, label, label_b, card]
-    load.click(load_checkpoint, inputs=[source, label, label_b], outputs=load_outputs,
+    load.click(load_checkpoint, inputs=[source, label, label_b, owner], outputs=load_outputs,
                api_name="load_checkpoint", concurrency_limit=HEAVY_CONCURRENCY)
-    return GenerateTab(source=source, load=load_checkpoint, load_inputs=[label, label_b],
+    refresh.click(refresh_sources, inputs=owner, outputs=source, api_visibility="private")
+    return GenerateTab(source=source, load=load_checkpoint, load_inputs=[label, label_b, owner],
                        load_outputs=load_outputs, image=image)
