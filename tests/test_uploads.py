@@ -10,6 +10,8 @@ from conftest import compose_cfg
 from gan import uploads
 from gan.datasets import DataError
 from gan.limits import MB, UPLOAD_LIMITS
+from gan.run_params import ParamError, RunParams
+from gan.runs import RunError, Supervisor
 from gan.uploads import check_upload, store_upload, upload_overrides
 
 
@@ -67,3 +69,28 @@ def test_the_upload_caps_apply(image_folder, tmp_path, monkeypatch):
 def test_a_runs_folder_with_quotes_is_refused(tmp_path):
     with pytest.raises(DataError, match="quotes"):
         upload_overrides(tmp_path / "it's", 32, 3)
+
+
+@pytest.mark.parametrize("training", ["off", "on"])
+def test_public_mode_an_upload_starts_nothing_where_training_is_off_or_the_zip_is_bad(
+        image_folder, tmp_path, monkeypatch, training):
+    """Public mode: with training off, even a good zip starts nothing; with it on, a zip failing
+    the upload check (here: a member named ../) is refused and leaves no run folder, no copy."""
+    monkeypatch.setenv("GAN_PUBLIC", "1")
+    if training == "on":
+        monkeypatch.setenv("GAN_SPACE_TRAINING", "1")
+    else:
+        monkeypatch.delenv("GAN_SPACE_TRAINING", raising=False)
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    good = zip_of(image_folder, tmp_path / "fruit.zip")
+    bad = tmp_path / "evil.zip"
+    with zipfile.ZipFile(bad, "w") as z:
+        z.writestr("a/1.png", good.read_bytes()[:10])
+        z.writestr("../b/1.png", b"x")
+    params = RunParams(dataset="upload", upload=str(good if training == "off" else bad), epochs=1,
+                       limit_batches=5)
+    with pytest.raises((RunError, ParamError), match="training is off" if training == "off"
+                       else "upload: evil.zip: refused, member '../b/1.png' points outside"):
+        Supervisor(runs).start(params, "visitor-token")
+    assert list(runs.iterdir()) == []
