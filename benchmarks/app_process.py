@@ -34,7 +34,8 @@ def wait_until_up(url: str, proc: subprocess.Popen, timeout: float = 120) -> Non
 
 
 @contextlib.contextmanager
-def running_app(env: dict | None = None, log=subprocess.DEVNULL):
+def app_process(env: dict | None = None, log=subprocess.DEVNULL):
+    """`python app.py` on a free port, up and answering: yields (url, the process)."""
     port = free_port()
     full_env = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
                 "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", **(env or {})}
@@ -42,10 +43,24 @@ def running_app(env: dict | None = None, log=subprocess.DEVNULL):
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(url, proc)
-        yield url
+        yield url, proc
     finally:
         proc.terminate()
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@contextlib.contextmanager
+def running_app(env: dict | None = None, log=subprocess.DEVNULL):
+    with app_process(env, log) as (url, _):
+        yield url
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process, in MB (VmRSS)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for {pid}")

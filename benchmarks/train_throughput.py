@@ -1,16 +1,20 @@
 """Images/second of the Lightning training step vs a bare PyTorch loop, same run, same everything.
 
 Both sides use the same networks (a fresh `GANModule` from the same config and seed), the same
-optimizers (`configure_optimizers`), the same DataLoader over real MNIST, the same losses and
-the same EMA update. Lightning runs the Trainer exactly as `trainer=cpu` configures it (progress
-bar and logging on). Rounds alternate so background load hits both sides alike.
+optimizers (`configure_optimizers`), the same DataLoader over the experiment's real data, the
+same losses, the same EMA update, the same precision (bf16 autocast when the trainer asks for
+`bf16-mixed`) and memory format (`model.channels_last`). Lightning runs the Trainer exactly as
+the experiment configures it (progress bar and logging on). Rounds alternate so background load
+hits both sides alike. One table row per experiment, so old and new nets sit side by side.
 
-    python benchmarks/train_throughput.py [--experiment mnist_conv] [--batches 60] [--rounds 3] [--batch-size 64]
+    python benchmarks/train_throughput.py [--experiment mnist_conv mnist_resnet ...] [--batches 60]
+                                          [--rounds 3] [--batch-size 64]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import sys
 import time
@@ -28,21 +32,28 @@ from gan.module import GANModule, ema_decay_at, ema_update  # noqa: E402
 WARMUP = 5
 
 
-def load_cfg(experiment: str, tmp: str, batch_size: int):
+def load_cfg(experiment: str, tmp: str, batch_size: int | None, overrides: list[str] = ()):
     configs = Path(__file__).resolve().parent.parent / "configs"
+    size = [f"data.batch_size={batch_size}"] if batch_size else []
     with initialize_config_dir(config_dir=str(configs), version_base="1.3"):
         return compose("train", overrides=[f"experiment={experiment}", f"run_dir={tmp}",
-                                           "callbacks=none", "logger=none",
-                                           f"data.batch_size={batch_size}"])
+                                           "callbacks=none", "logger=none", *size, *overrides])
 
 
 def build(cfg, batches: int):
     torch.manual_seed(cfg.seed)
     dm = instantiate(cfg.data, _convert_="all", limit_train=(batches + WARMUP) * cfg.data.batch_size)
     dm.setup()
-    model = instantiate(cfg.model, _convert_="all", num_classes=10, img_shape=[1, 28, 28],
-                        class_names=dm.class_names, dataset=dm.dataset)
+    model = instantiate(cfg.model, _convert_="all", num_classes=len(dm.class_names),
+                        img_shape=list(dm.img_shape), class_names=dm.class_names, dataset=dm.dataset)
     return dm, model
+
+
+def autocast(cfg):
+    """What Lightning's precision plugin does around the training step."""
+    if str(cfg.trainer.get("precision")) == "bf16-mixed":
+        return torch.autocast("cpu", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
 
 
 class Clock(pl.Callback):
@@ -74,15 +85,19 @@ def bare_rate(cfg, batches: int) -> float:
     for i, (real, labels) in enumerate(dm.train_dataloader()):
         if i == WARMUP:
             start = time.perf_counter()
-        with torch.no_grad():
-            fake = g(torch.randn(len(real), hp.latent_dim), labels)
-        loss_d = losses.d_loss(hp.loss, d(real, labels), d(fake, labels))
+        if hp.get("channels_last"):
+            real = real.contiguous(memory_format=torch.channels_last)
+        with autocast(cfg):
+            with torch.no_grad():
+                fake = g(torch.randn(len(real), hp.latent_dim), labels)
+            loss_d = losses.d_loss(hp.loss, d(real, labels), d(fake, labels))
         opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
         opt_d.step()
         if (i + 1) % hp.d_steps:
             continue
-        loss_g = losses.g_loss(hp.loss, d(g(torch.randn(len(real), hp.latent_dim), labels), labels))
+        with autocast(cfg):
+            loss_g = losses.g_loss(hp.loss, d(g(torch.randn(len(real), hp.latent_dim), labels), labels))
         opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         opt_g.step()
@@ -91,24 +106,37 @@ def bare_rate(cfg, batches: int) -> float:
     return batches * cfg.data.batch_size / (time.perf_counter() - start)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--experiment", default="mnist_conv")
-    parser.add_argument("--batches", type=int, default=60)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--batch-size", type=int, default=64)
-    args = parser.parse_args()
-    cfg = load_cfg(args.experiment, "/tmp/gan-bench", args.batch_size)
+def describe(cfg) -> str:
+    m = cfg.model
+    precision = cfg.trainer.get("precision") or "32-true"
+    layout = ", channels_last" if m.get("channels_last") else ""
+    return f"{m.arch} G{m.g_width}/D{m.d_width}, {precision}{layout}"
+
+
+def measure(experiment: str, args) -> tuple[str, int, float, float]:
+    cfg = load_cfg(experiment, "/tmp/gan-bench", args.batch_size)
     rates = {"lightning": [], "bare": []}
     for _ in range(args.rounds):
         rates["lightning"].append(lightning_rate(cfg, args.batches))
         rates["bare"].append(bare_rate(cfg, args.batches))
-    light, bare = statistics.median(rates["lightning"]), statistics.median(rates["bare"])
-    print(f"\n{args.experiment}, batch {cfg.data.batch_size}, {args.batches} timed batches x "
-          f"{args.rounds} rounds, {torch.get_num_threads()} threads (median img/s)\n")
-    print("| loop | images/s | vs bare |\n| --- | ---: | ---: |")
-    print(f"| bare PyTorch | {bare:.0f} | 1.00 |")
-    print(f"| Lightning Trainer | {light:.0f} | {light / bare:.2f} |")
+    return (describe(cfg), cfg.data.batch_size, statistics.median(rates["bare"]),
+            statistics.median(rates["lightning"]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--experiment", nargs="+", default=["mnist_conv"])
+    parser.add_argument("--batches", type=int, default=60)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--batch-size", type=int, default=None, help="default: each experiment's own")
+    args = parser.parse_args()
+    rows = [(name, *measure(name, args)) for name in args.experiment]
+    print(f"\n{args.batches} timed batches x {args.rounds} alternating rounds, "
+          f"{torch.get_num_threads()} threads, median images/s\n")
+    print("| experiment | nets | batch | bare PyTorch | Lightning | Lightning / bare |")
+    print("| --- | --- | ---: | ---: | ---: | ---: |")
+    for name, nets, batch, bare, light in rows:
+        print(f"| {name} | {nets} | {batch} | {bare:.0f} | {light:.0f} | {light / bare:.2f} |")
 
 
 if __name__ == "__main__":

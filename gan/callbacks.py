@@ -137,6 +137,11 @@ class BestState:
         return g
 
 
+@rank_zero_only
+def _say(message: str) -> None:
+    print(message, flush=True)
+
+
 def monitored_best(trainer: pl.Trainer) -> BestState | None:
     return next((c.best for c in trainer.callbacks if isinstance(c, QualityMetrics) and c.best), None)
 
@@ -150,7 +155,9 @@ class QualityMetrics(pl.Callback):
     Each measurement is appended to `<run_dir>/quality.jsonl` with the training seconds so far
     (time spent measuring excluded). With `stop_at`, training stops once class accuracy reaches it.
     With `monitor` (one of METRICS; `fid` is lower-is-better, the others higher), the generator
-    at the best measurement is kept in memory as `best` for `ExportGenerator`.
+    at the best measurement is kept in memory as `best` for `ExportGenerator`. A run whose
+    dataset has no judge (image folders), or whose images the judge cannot take, is told so in
+    one line at the start and measures nothing.
     """
 
     METRICS = ("class_acc", "fid", "precision", "recall")
@@ -167,10 +174,16 @@ class QualityMetrics(pl.Callback):
         self.batches, self.eval_seconds, self.start = 0, 0.0, 0.0
 
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        dataset = pl_module.hparams.dataset
-        self.judge = load_judge(dataset)
-        self.real = embed(self.judge, *real_subset(dataset, "test", self.per_class, self.seed))
         self.start = time.perf_counter()
+        dataset = pl_module.hparams.dataset
+        try:
+            judge = load_judge(dataset)
+            judge.fit_input(torch.zeros(1, *pl_module.hparams.img_shape))  # takes these images?
+        except (FileNotFoundError, ValueError) as e:
+            _say(f"QualityMetrics: no quality metrics for this run ({e})")
+            return
+        self.judge = judge
+        self.real = embed(self.judge, *real_subset(dataset, "test", self.per_class, self.seed))
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx: int) -> None:
         self.batches += 1
@@ -183,10 +196,14 @@ class QualityMetrics(pl.Callback):
 
     @staticmethod
     def log_metrics(pl_module: pl.LightningModule, metrics: dict) -> None:
-        pl_module.log_dict({f"val/{k}": v for k, v in metrics.items()})
+        if metrics:
+            pl_module.log_dict({f"val/{k}": v for k, v in metrics.items()})
 
     def measure(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> dict:
-        """Score the EMA generator now, append the record; callable after fit too (no logging)."""
+        """Score the EMA generator now, append the record; callable after fit too (no logging).
+        Returns {} when there is no judge for this run."""
+        if self.judge is None:
+            return {}
         t0 = time.perf_counter()
         generator = pl_module.g_ema
         fake = embed(self.judge, *class_balanced(generator, self.per_class, self.seed))

@@ -1,172 +1,119 @@
-"""IDX datasets (MNIST, Fashion-MNIST): reading, downloading, and a LightningDataModule."""
+"""Data for training, the judge and the metrics: any registry dataset, as uint8 tensors or a
+LightningDataModule of (images in [-1, 1], labels) batches."""
 
 from __future__ import annotations
 
-import gzip
-import hashlib
-import os
-import struct
-import urllib.error
-import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, Dataset
-from tqdm import tqdm
 
-DATA_DIR_ENV = "GAN_DATA_DIR"
-SPLIT_FILES = {"train": "train", "test": "t10k"}
-
-
-@dataclass(frozen=True)
-class DatasetInfo:
-    folder: str
-    class_names: tuple[str, ...]
-    mirrors: tuple[str, ...]
-    md5: dict[str, str]  # upstream .gz checksums, verified after a download
+from gan.datasets import DataError, DatasetSpec, default_data_dir, get_dataset
+from gan.idx import load_idx_split
+from gan.image_cache import FolderImages, read_images
+from gan.limits import FOLDER_LIMITS
 
 
-DATASETS = {
-    "mnist": DatasetInfo(
-        folder="mnist",
-        class_names=tuple(str(i) for i in range(10)),
-        mirrors=(
-            "https://ossci-datasets.s3.amazonaws.com/mnist/",
-            "https://storage.googleapis.com/cvdf-datasets/mnist/",
-        ),
-        md5={
-            "train-images-idx3-ubyte.gz": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
-            "train-labels-idx1-ubyte.gz": "d53e105ee54ea40749a09fcbcd1e9432",
-            "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
-            "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c",
-        },
-    ),
-    "fashion_mnist": DatasetInfo(
-        folder="fashion-mnist",
-        class_names=("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                     "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
-        mirrors=("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",),
-        md5={
-            "train-images-idx3-ubyte.gz": "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
-            "train-labels-idx1-ubyte.gz": "25c81989df183df01b3e8a0aad5dffbe",
-            "t10k-images-idx3-ubyte.gz": "bef4ecab320f06d8554ea6380940ec79",
-            "t10k-labels-idx1-ubyte.gz": "bb300cfdad3c16e7a12a480ee83cd310",
-        },
-    ),
-}
+class DataSource:
+    """A registry dataset plus the settings that pick its files and pixels.
+
+    Args:
+        dataset: a registry name (`gan.datasets.REGISTRY`).
+        path: the folder or .zip of `image_folder` (nothing else takes one).
+        image_size, channels: output size and 1 or 3 channels of folder datasets (None: the
+            registry's shape); idx datasets are 28x28 grey only.
+        data_dir: the data folder (None: `default_data_dir()`).
+        cache_dir: where decoded folder images are cached (None: `$GAN_CACHE_DIR/images`).
+        limits: "local" or "upload" (`gan.limits.FOLDER_LIMITS`).
+        test_fraction, seed: the seeded per-class hold-out of a folder without train/ and test/.
+    """
+
+    def __init__(self, dataset: str, path: str | None = None, image_size: int | None = None,
+                 channels: int | None = None, data_dir: str | Path | None = None,
+                 cache_dir: str | Path | None = None, limits: str = "local",
+                 test_fraction: float = 0.1, seed: int = 0):
+        self.spec: DatasetSpec = get_dataset(dataset)
+        self.path, self.cache_dir, self.seed = path, cache_dir, seed
+        self.data_dir = Path(data_dir) if data_dir else default_data_dir()
+        self.limits, self.test_fraction = limits, test_fraction
+        shape = self.spec.img_shape or (3, 32, 32)
+        self.channels, self.image_size = channels or shape[0], image_size or shape[1]
+        self._check()
+        self._folder: FolderImages | None = None
+
+    def _check(self) -> None:
+        name = self.spec.name
+        if (self.spec.folder is None) != bool(self.path):
+            raise DataError(f"{name}: data.path=<folder or .zip> is required" if self.spec.folder is None
+                            else f"{name} reads its own files from the data folder; for your own "
+                                 "images use data=image_folder data.path=...")
+        if self.spec.reader == "idx" and (self.channels, self.image_size) != self.spec.img_shape[:2]:
+            raise DataError(f"{name} is {self.spec.img_shape[1]}x{self.spec.img_shape[2]} grey only; "
+                            "data.image_size and data.channels apply to image-folder datasets")
+        if self.limits not in FOLDER_LIMITS:
+            raise DataError(f"data.limits must be one of {', '.join(FOLDER_LIMITS)}, got {self.limits!r}")
+        if not 0.0 <= self.test_fraction < 1.0:
+            raise DataError(f"data.test_fraction must be in [0, 1), got {self.test_fraction}")
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def img_shape(self) -> tuple[int, int, int]:
+        return (self.channels, self.image_size, self.image_size)
+
+    @property
+    def class_names(self) -> list[str]:
+        return list(self.spec.class_names) or self._read_folder().class_names
+
+    def load(self, split: str) -> tuple[torch.Tensor, torch.Tensor]:
+        """Images (N, C, H, W) uint8 and labels (N,) int64 of 'train' or 'test'."""
+        if split not in ("train", "test"):
+            raise DataError(f"split must be 'train' or 'test', got {split!r}")
+        if self.spec.reader == "idx":
+            return load_idx_split(self.spec, split, self.data_dir)
+        if self.spec.folder is not None:
+            return self._load_file(split)
+        data = self._read_folder()
+        test = data.test if data.split else holdout(data.labels, self.test_fraction, self.seed)
+        keep = test if split == "test" else ~test
+        return data.images[keep], data.labels[keep]
+
+    def _load_file(self, split: str) -> tuple[torch.Tensor, torch.Tensor]:
+        (name,) = self.spec.files[split]
+        path = self.data_dir / self.spec.folder / name
+        if not path.is_file():
+            raise DataError(f"{self.name}: missing {path.resolve()}; point GAN_DATA_DIR=/path/to/data "
+                            f"(or data.data_dir=...) at a folder holding {self.spec.folder}/{name}")
+        data = read_images(path, self.image_size, self.channels, FOLDER_LIMITS[self.limits], self.cache_dir,
+                           self.spec.md5.get(name))
+        if tuple(data.class_names) != self.spec.class_names:
+            raise DataError(f"{path}: class folders {data.class_names} are not {list(self.spec.class_names)}")
+        return data.images, data.labels
+
+    def _read_folder(self) -> FolderImages:
+        if self._folder is None:
+            self._folder = read_images(self.path, self.image_size, self.channels, FOLDER_LIMITS[self.limits],
+                                       self.cache_dir)
+        return self._folder
 
 
-class DataError(RuntimeError):
-    """A data file is missing, cannot be downloaded, or is not a valid IDX file."""
-
-
-def dataset_info(name: str) -> DatasetInfo:
-    key = name.replace("-", "_")
-    if key not in DATASETS:
-        raise DataError(f"unknown dataset {name!r}; choose one of {sorted(DATASETS)}")
-    return DATASETS[key]
-
-
-def default_data_dir() -> Path:
-    """$GAN_DATA_DIR, else ./data if it holds data, else ../shared/data if it does, else ./data."""
-    if os.environ.get(DATA_DIR_ENV):
-        return Path(os.environ[DATA_DIR_ENV]).expanduser()
-    for candidate in (Path("data"), Path("../shared/data")):
-        if (candidate / "mnist").is_dir():
-            return candidate
-    return Path("data")
-
-
-def file_names(split: str) -> tuple[str, str]:
-    prefix = SPLIT_FILES[split]
-    return f"{prefix}-images-idx3-ubyte.gz", f"{prefix}-labels-idx1-ubyte.gz"
-
-
-def read_idx(path: Path) -> np.ndarray:
-    """Read one gzipped IDX file into a uint8 array, checking its header against its size."""
-    try:
-        with gzip.open(path, "rb") as f:
-            raw = f.read()
-    except (OSError, EOFError) as e:
-        raise DataError(f"{path}: not a readable gzip file ({e}); delete it to download it again") from e
-    if len(raw) < 4 or raw[0:2] != b"\0\0" or raw[2] != 0x08:
-        raise DataError(f"{path}: not an unsigned-byte IDX file (bad magic number)")
-    ndim = raw[3]
-    header = 4 + 4 * ndim
-    if len(raw) < header:
-        raise DataError(f"{path}: truncated IDX header")
-    shape = struct.unpack(f">{ndim}I", raw[4:header])
-    expected = int(np.prod(shape))
-    if len(raw) - header != expected:
-        raise DataError(
-            f"{path}: holds {len(raw) - header} data bytes, header promises {expected} "
-            f"for shape {shape}; the file is truncated or corrupt, delete it to download it again")
-    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
-
-
-def download(info: DatasetInfo, name: str, target: Path) -> None:
-    """Fetch one file from the first mirror that answers, verify its md5, then move it in place."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    errors = []
-    for mirror in info.mirrors:
-        try:
-            data = _fetch(mirror + name)
-        except (urllib.error.URLError, OSError) as e:
-            errors.append(f"{mirror}: {e}")
-            continue
-        if hashlib.md5(data).hexdigest() != info.md5[name]:
-            errors.append(f"{mirror}: checksum mismatch")
-            continue
-        tmp = target.with_suffix(".part")
-        tmp.write_bytes(data)
-        tmp.replace(target)
-        return
-    raise DataError("; ".join(errors))
-
-
-def _fetch(url: str) -> bytes:
-    with urllib.request.urlopen(url, timeout=30) as response:
-        total = int(response.headers.get("Content-Length") or 0)
-        chunks = []
-        with tqdm(total=total or None, unit="B", unit_scale=True, desc=url.rsplit("/", 1)[-1]) as bar:
-            while chunk := response.read(1 << 16):
-                chunks.append(chunk)
-                bar.update(len(chunk))
-    return b"".join(chunks)
-
-
-def ensure_files(dataset: str, data_dir: Path, allow_download: bool = True) -> Path:
-    """Return the dataset folder, downloading missing files; raise one clear error if impossible."""
-    info = dataset_info(dataset)
-    folder = Path(data_dir) / info.folder
-    missing = [n for n in info.md5 if not (folder / n).exists()]
-    failures = []
-    for name in missing if allow_download else []:
-        try:
-            download(info, name, folder / name)
-        except DataError as e:
-            failures.append(f"{name} ({e})")
-    still_missing = [n for n in info.md5 if not (folder / n).exists()]
-    if still_missing:
-        raise DataError(
-            f"{dataset}: missing {', '.join(still_missing)} in {folder.resolve()} and could not "
-            f"download them{': ' + '; '.join(failures) if failures else ''}. Put the IDX .gz files "
-            f"there, or point {DATA_DIR_ENV}=/path/to/data (or data.data_dir=...) at a folder "
-            f"holding {info.folder}/.")
-    return folder
+def holdout(labels: torch.Tensor, fraction: float, seed: int) -> torch.Tensor:
+    """(N,) bool: a seeded `fraction` of each class (rounded down, at least one image left to train)."""
+    rng = torch.Generator().manual_seed(seed)
+    test = torch.zeros(len(labels), dtype=torch.bool)
+    for c in labels.unique():
+        idx = torch.nonzero(labels == c).squeeze(1)
+        k = min(len(idx) - 1, int(len(idx) * fraction))
+        test[idx[torch.randperm(len(idx), generator=rng)[:k]]] = True
+    return test
 
 
 def load_split(dataset: str, split: str, data_dir: Path | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Images (N, 1, H, W) uint8 and labels (N,) int64 of one split ('train' or 'test')."""
-    folder = ensure_files(dataset, Path(data_dir) if data_dir else default_data_dir())
-    img_name, lbl_name = file_names(split)
-    images, labels = read_idx(folder / img_name), read_idx(folder / lbl_name)
-    if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
-        raise DataError(f"{folder}: {img_name} {images.shape} and {lbl_name} {labels.shape} do not match")
-    return torch.from_numpy(images.copy()).unsqueeze(1), torch.from_numpy(labels.astype(np.int64))
+    """Images (N, C, H, W) uint8 and labels (N,) int64 of a registry dataset at its own shape."""
+    return DataSource(dataset, data_dir=data_dir).load(split)
 
 
 def to_unit_range(images: torch.Tensor) -> torch.Tensor:
@@ -175,64 +122,72 @@ def to_unit_range(images: torch.Tensor) -> torch.Tensor:
 
 
 class TensorPairs(Dataset):
-    """Images already in [-1, 1] with labels; `__getitems__` lets the loader index a whole batch at once."""
+    """uint8 images with labels, served in [-1, 1]; `__getitems__` lets the loader index a whole
+    batch at once (converting per batch keeps a 64 px colour set at 1 byte per value in memory)."""
 
     def __init__(self, images: torch.Tensor, labels: torch.Tensor):
-        self.images, self.labels = images, labels
+        self.images, self.labels = images, labels  # (N, C, H, W) uint8, (N,) int64
 
     def __len__(self) -> int:
         return len(self.labels)
 
     def __getitem__(self, i: int):
-        return self.images[i], self.labels[i]
+        return to_unit_range(self.images[i]), self.labels[i]
 
     def __getitems__(self, idx: list[int]):
         idx = torch.as_tensor(idx)
-        return self.images[idx], self.labels[idx]
+        return to_unit_range(self.images[idx]), self.labels[idx]
 
 
 def _collate_batch(batch):
     return batch  # __getitems__ already returns stacked (images, labels)
 
 
-class IDXDataModule(pl.LightningDataModule):
-    """train/val carved from the IDX training file (seeded), test = t10k."""
+class DataModule(pl.LightningDataModule):
+    """Any registry dataset: train/val carved from its training split (seeded), test = its test split.
 
-    def __init__(self, dataset: str = "mnist", data_dir: str | None = None, batch_size: int = 64,
-                 val_size: int = 5000, num_workers: int = 0, seed: int = 0,
+    Exposes `dataset` (the registry name), `class_names` and `img_shape` for the model. The
+    arguments not listed here are `DataSource`'s.
+    """
+
+    def __init__(self, dataset: str = "mnist", path: str | None = None, image_size: int | None = None,
+                 channels: int | None = None, data_dir: str | None = None, cache_dir: str | None = None,
+                 limits: str = "local", batch_size: int = 64, val_size: int = 5000,
+                 test_fraction: float = 0.1, num_workers: int = 0, seed: int = 0,
                  limit_train: int | None = None):
         super().__init__()
-        self.info = dataset_info(dataset)
-        self.dataset = dataset
-        self.data_dir = Path(data_dir) if data_dir else default_data_dir()
+        self.source = DataSource(dataset, path, image_size, channels, data_dir, cache_dir, limits,
+                                 test_fraction, seed)
+        self.dataset = self.source.name
         self.batch_size, self.val_size, self.num_workers = batch_size, val_size, num_workers
         self.seed, self.limit_train = seed, limit_train
         self.train_set = self.val_set = self.test_set = None
 
     @property
     def class_names(self) -> list[str]:
-        return list(self.info.class_names)
+        return self.source.class_names
 
     @property
     def img_shape(self) -> tuple[int, int, int]:
-        return (1, 28, 28)
+        return self.source.img_shape
 
     def prepare_data(self) -> None:
-        ensure_files(self.dataset, self.data_dir)
+        self.source.load("train")  # downloads idx files, fills the folder cache (rank 0 only)
 
     def setup(self, stage: str | None = None) -> None:
         if self.train_set is not None:
             return
-        images, labels = load_split(self.dataset, "train", self.data_dir)
+        images, labels = self.source.load("train")
+        if self.val_size >= len(labels):
+            raise DataError(f"data.val_size={self.val_size} leaves nothing to train on "
+                            f"({len(labels)} training images); lower it (0 is fine)")
         order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(self.seed))
         val_idx, train_idx = order[: self.val_size], order[self.val_size:]
         if self.limit_train:
             train_idx = train_idx[: self.limit_train]
-        data = to_unit_range(images)  # (N, 1, 28, 28) in [-1, 1]
-        self.train_set = TensorPairs(data[train_idx], labels[train_idx])
-        self.val_set = TensorPairs(data[val_idx], labels[val_idx])
-        test_images, test_labels = load_split(self.dataset, "test", self.data_dir)
-        self.test_set = TensorPairs(to_unit_range(test_images), test_labels)
+        self.train_set = TensorPairs(images[train_idx], labels[train_idx])
+        self.val_set = TensorPairs(images[val_idx], labels[val_idx])
+        self.test_set = TensorPairs(*self.source.load("test"))
 
     def _loader(self, data: TensorPairs, shuffle: bool, drop_last: bool = False) -> DataLoader:
         return DataLoader(data, batch_size=self.batch_size, shuffle=shuffle, drop_last=drop_last,

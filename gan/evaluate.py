@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from gan import load_generator
-from gan.data import dataset_info
+from gan.datasets import fixed_datasets
 from gan.export import CARD_FILE, read_card, render_card
 from gan.judge import load_judge
 from gan.metrics import embed, real_subset, score
@@ -22,12 +23,23 @@ from gan.sampling import class_balanced
 
 
 
-def infer_dataset(class_names: list[str]) -> str:
-    """The dataset whose class names the generator carries (generators do not store it otherwise)."""
-    for name in ("mnist", "fashion_mnist"):
-        if list(class_names) == list(dataset_info(name).class_names):
-            return name
-    raise ValueError(f"cannot tell the dataset from class names {class_names}; pass --dataset")
+def shape_fits(img_shape, native) -> bool:
+    """Same channels, square, and the dataset's size or a whole multiple of it (the judge then
+    average-pools it down exactly: a cifar10 generator at 64 px is scored at 32 px)."""
+    c, h, w = tuple(img_shape)
+    return c == native[0] and h == w and h % native[1] == 0
+
+
+def infer_dataset(class_names: list[str], img_shape) -> str:
+    """The registry dataset whose class names and image shape the generator carries."""
+    for spec in fixed_datasets():
+        if list(class_names) == list(spec.class_names) and shape_fits(img_shape, spec.img_shape):
+            return spec.name
+    known = ", ".join(f"{s.name} {s.img_shape}" for s in fixed_datasets())
+    raise ValueError(f"no judge scores this generator: its classes ({', '.join(class_names[:5])}"
+                     f"{', ...' if len(class_names) > 5 else ''}) and shape {tuple(img_shape)} match no "
+                     f"dataset with fixed classes ({known}); image-folder datasets have no judge. "
+                     "Pass --dataset to force one.")
 
 
 def evaluate(generator, dataset: str, per_class: int = 1000, seed: int = 0, judge=None) -> dict:
@@ -91,7 +103,8 @@ def default_json_path(source: str) -> Path:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Score a generator with the judge; print a table, write JSON.")
     parser.add_argument("source", help="export folder, bundled name (mnist, fashion-mnist), hf:..., wandb:...")
-    parser.add_argument("--dataset", choices=["mnist", "fashion_mnist"], default=None)
+    parser.add_argument("--dataset", choices=[s.name for s in fixed_datasets()], default=None,
+                        help="default: told from the generator's class names and image shape")
     parser.add_argument("--per-class", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", default=None, help="output JSON path")
@@ -99,8 +112,11 @@ def main(argv: list[str] | None = None) -> None:
                         help="also write the table into SOURCE's card.json and README.md (local folders)")
     args = parser.parse_args(argv)
     generator = load_generator(args.source)
-    result = evaluate(generator, args.dataset or infer_dataset(generator.class_names),
-                      args.per_class, args.seed)
+    try:
+        dataset = args.dataset or infer_dataset(generator.class_names, generator.img_shape)
+        result = evaluate(generator, dataset, args.per_class, args.seed)
+    except (FileNotFoundError, ValueError) as e:  # no judge, or one that cannot take these images
+        sys.exit(f"gan.evaluate: {e}")
     print(report(result))
     out = Path(args.json) if args.json else default_json_path(args.source)
     out.write_text(json.dumps(result, indent=2))

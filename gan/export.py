@@ -15,7 +15,9 @@ import shutil
 from pathlib import Path
 
 from gan import quality
+from gan.card_text import plain
 from gan.images import save_png, view_image
+from gan.limits import LOAD
 from gan.nets import Generator
 from gan.sampling import class_rows
 
@@ -30,19 +32,31 @@ def samples_image(generator: Generator, per_class: int = 8, seed: int = 0):
 
 def card_facts(card: dict) -> list[str]:
     """The card's facts as a markdown list (a list, not a table: a long command cannot squeeze
-    the names into breaking mid-word)."""
-    return [f"- **{key}**: `{card[key]}`" for key in FACT_KEYS if card.get(key) is not None]
+    the names into breaking mid-word); every value from the card is escaped (`plain`)."""
+    return [f"- **{key}**: {plain(card[key])}" for key in FACT_KEYS if card.get(key) is not None]
 
 
 def card_quality(card: dict) -> list[str]:
     """The evaluation, then the training-time measurements labelled as such (losses left out)."""
     lines = []
     if card.get("evaluation"):
-        lines += ["## Evaluation (`python -m gan.evaluate`)", "", card["evaluation"], ""]
-    training = quality.from_training(card.get("metrics") or {}, hint=not card.get("evaluation"))
+        lines += ["## Evaluation (`python -m gan.evaluate`)", "", plain(card["evaluation"]), ""]
+    metrics = card.get("metrics") if isinstance(card.get("metrics"), dict) else {}
+    training = quality.from_training(metrics, hint=not card.get("evaluation"))
     if training:
         lines += [f"## {training.title}", "", training.note, "", quality.table(training), ""]
     return lines
+
+
+def card_markdown(card: dict, source: str, generator: Generator, quality_text: str = "") -> str:
+    """What the app shows about a loaded generator: title and shape, its quality (`quality_text`,
+    gan.quality's markdown), then the card's facts, folded; every value from the card escaped."""
+    params = sum(p.numel() for p in generator.parameters())
+    head = (f"**{plain(card.get('title', 'Generator'))}** — {plain(source)} · {plain(generator.arch)}, "
+            f"latent {generator.latent_dim}, {generator.num_classes} classes, "
+            f"{tuple(generator.img_shape)} images, {params:,} parameters")
+    facts = "\n".join(card_facts(card))
+    return "\n\n".join([head, quality_text, f"<details><summary>Model card facts</summary>\n\n{facts}\n\n</details>"])
 
 
 def render_card(card: dict) -> str:
@@ -69,5 +83,13 @@ def export_generator(generator: Generator, folder: str | Path, card: dict) -> Pa
 
 
 def read_card(folder: str | Path) -> dict:
+    """card.json as a dict; {} when it is missing, not a JSON object, or larger than
+    `gan.limits.LOAD.card_bytes`."""
     path = Path(folder) / CARD_FILE
-    return json.loads(path.read_text()) if path.exists() else {}
+    try:
+        if path.stat().st_size > LOAD.card_bytes:
+            return {}
+        card = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return {}
+    return card if isinstance(card, dict) else {}

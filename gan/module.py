@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from gan import losses
+from gan.augment import check_policy, diff_augment
 from gan.nets import Generator, build_discriminator
 
 
@@ -38,7 +39,8 @@ class GANModule(pl.LightningModule):
                  g_width: int = 32, d_width: int = 32, spectral_norm: bool = True,
                  loss: str = "hinge", lr_g: float = 2e-4, lr_d: float = 2e-4,
                  beta1: float = 0.0, beta2: float = 0.9, d_steps: int = 1,
-                 ema_decay: float = 0.999, ms_weight: float = 0.0):
+                 ema_decay: float = 0.999, ms_weight: float = 0.0, channels_last: bool = False,
+                 augment: str = ""):
         super().__init__()
         if loss not in losses.LOSSES:
             raise ValueError(f"unknown loss {loss!r}; choose one of {losses.LOSSES}")
@@ -46,11 +48,15 @@ class GANModule(pl.LightningModule):
             raise ValueError("d_steps must be >= 1")
         if ms_weight < 0:
             raise ValueError("ms_weight must be >= 0")
+        self.policy = check_policy(augment)  # DiffAugment on every D input; "" = off
         self.save_hyperparameters()
         self.automatic_optimization = False
         self.generator = Generator(arch, latent_dim, num_classes, img_shape, class_names, g_width)
         self.discriminator = build_discriminator(arch, num_classes, img_shape, d_width, spectral_norm)
         self.g_ema = copy.deepcopy(self.generator).eval().requires_grad_(False)
+        if channels_last:  # faster convolutions on CPU (oneDNN); the EMA copy keeps the default layout
+            self.generator.to(memory_format=torch.channels_last)
+            self.discriminator.to(memory_format=torch.channels_last)
         self.g_updates = 0
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -62,18 +68,24 @@ class GANModule(pl.LightningModule):
         opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=self.hparams.lr_d, betas=betas)
         return opt_g, opt_d
 
+    def _score(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """D's raw scores (N,) of (augmented, when `augment` is set) images."""
+        return self.discriminator(diff_augment(images, self.policy), labels)
+
     def _noise(self, n: int) -> torch.Tensor:
         return torch.randn(n, self.hparams.latent_dim, device=self.device)
 
     def training_step(self, batch, batch_idx: int) -> None:
         real, labels = batch  # (N, C, H, W) in [-1, 1], (N,)
+        if self.hparams.channels_last:
+            real = real.contiguous(memory_format=torch.channels_last)
         opt_g, opt_d = self.optimizers()
         kind = self.hparams.loss
 
         # --- discriminator: real vs detached fake of the same classes
         with torch.no_grad():
             fake = self.generator(self._noise(len(real)), labels)
-        d_real, d_fake = self.discriminator(real, labels), self.discriminator(fake, labels)
+        d_real, d_fake = self._score(real, labels), self._score(fake, labels)
         loss_d = losses.d_loss(kind, d_real, d_fake)
         opt_d.zero_grad(set_to_none=True)
         self.manual_backward(loss_d)
@@ -100,7 +112,7 @@ class GANModule(pl.LightningModule):
             labels = labels[:half].repeat(2)
         z = self._noise(len(labels))
         fake = self.generator(z, labels)
-        loss = losses.g_loss(self.hparams.loss, self.discriminator(fake, labels))
+        loss = losses.g_loss(self.hparams.loss, self._score(fake, labels))
         if half:
             ms = losses.mode_seeking(fake[:half], fake[half:], z[:half], z[half:])
             self.log("train/ms_loss", ms)
@@ -109,6 +121,8 @@ class GANModule(pl.LightningModule):
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["g_updates"] = self.g_updates
+        # the exported generator's own description, so loaders never re-derive it from hparams
+        checkpoint["generator"] = {"config": self.g_ema.config, "state_dict_prefix": "g_ema."}
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         self.g_updates = int(checkpoint.get("g_updates", 0))

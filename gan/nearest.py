@@ -20,7 +20,7 @@ from typing import Callable
 
 import torch
 
-from gan.checkpoints import CACHE_DIR
+from gan.fetch import CACHE_DIR
 
 K = 8
 TYPICAL_SAMPLE = 1000

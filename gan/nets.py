@@ -2,8 +2,9 @@
 
 `Generator` is the one exported network: a `PyTorchModelHubMixin`, so `save_pretrained`
 writes `config.json` + `model.safetensors` and `Generator.from_pretrained` rebuilds it.
-`arch` picks the body: "mlp" (the assignment's baseline) or "conv" (DCGAN-style with
-conditional batch norm). Labels may be class indices (N,) or soft class weights (N, K),
+`arch` picks the body: "mlp" (the assignment's baseline), "conv" (DCGAN-style with
+conditional batch norm, 28 px) or "resnet" (residual blocks whose depth follows the image side,
+gan/resnet.py). Labels may be class indices (N,) or soft class weights (N, K),
 so two classes can be blended ("morph a 3 into an 8").
 """
 
@@ -17,14 +18,8 @@ from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-
-class LabelEmbedding(nn.Embedding):
-    """nn.Embedding that also takes soft labels (N, K) as a weighted mix of class rows."""
-
-    def forward(self, labels: torch.Tensor) -> torch.Tensor:
-        if labels.dim() == 2 and labels.is_floating_point():
-            return labels @ self.weight  # (N, K) @ (K, D) -> (N, D)
-        return super().forward(labels)
+from gan.layers import ConditionalBatchNorm, LabelEmbedding
+from gan.resnet import ResNetGeneratorBody, ResNetProjectionDiscriminator
 
 
 # ---------------------------------------------------------------- MLP baseline
@@ -72,21 +67,6 @@ class MLPDiscriminator(nn.Module):
 
 
 # ---------------------------------------------------------------- conv model
-
-
-class ConditionalBatchNorm(nn.Module):
-    """BatchNorm without affine; per-sample gain and bias come from the class embedding."""
-
-    def __init__(self, channels: int, embed_dim: int):
-        super().__init__()
-        self.bn = nn.BatchNorm2d(channels, affine=False)
-        self.affine = nn.Linear(embed_dim, 2 * channels)
-        nn.init.zeros_(self.affine.weight)
-        nn.init.zeros_(self.affine.bias)
-
-    def forward(self, x: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
-        gain, bias = self.affine(e).unsqueeze(-1).unsqueeze(-1).chunk(2, dim=1)
-        return self.bn(x) * (1 + gain) + bias
 
 
 class UpBlock(nn.Module):
@@ -144,27 +124,29 @@ class ProjectionDiscriminator(nn.Module):
 
 # ---------------------------------------------------------------- the exported generator
 
+ARCHS = {"mlp": MLPGeneratorBody, "conv": ConvGeneratorBody, "resnet": ResNetGeneratorBody}
+
 
 class Generator(nn.Module, PyTorchModelHubMixin,
                 library_name="cgan-studio", tags=["gan", "conditional-gan", "pytorch"]):
     """Class-conditional generator.
 
     Args:
-        arch: "mlp" (assignment baseline) or "conv".
+        arch: "mlp" (assignment baseline), "conv" or "resnet".
         latent_dim: size of the noise vector z.
         num_classes: number of classes K.
         img_shape: (C, H, W) of the images.
         class_names: a name per class, shown in the app.
-        width: channel width of the conv body (ignored by "mlp").
+        width: channel width of the conv / resnet body (ignored by "mlp").
     """
 
     def __init__(self, arch: str = "conv", latent_dim: int = 64, num_classes: int = 10,
                  img_shape: tuple[int, int, int] | list[int] = (1, 28, 28),
                  class_names: list[str] | None = None, width: int = 32):
         super().__init__()
-        if arch not in ("mlp", "conv"):
-            raise ValueError(f"unknown generator arch {arch!r}; choose 'mlp' or 'conv'")
-        self.arch, self.latent_dim, self.num_classes = arch, latent_dim, num_classes
+        if arch not in ARCHS:
+            raise ValueError(f"unknown generator arch {arch!r}; choose one of {', '.join(ARCHS)}")
+        self.arch, self.latent_dim, self.num_classes, self.width = arch, latent_dim, num_classes, width
         self.img_shape = tuple(img_shape)
         self.class_names = list(class_names or [str(i) for i in range(num_classes)])
         if len(self.class_names) != num_classes:
@@ -172,7 +154,13 @@ class Generator(nn.Module, PyTorchModelHubMixin,
         if arch == "mlp":
             self.body = MLPGeneratorBody(latent_dim, num_classes, self.img_shape)
         else:
-            self.body = ConvGeneratorBody(latent_dim, num_classes, self.img_shape, width)
+            self.body = ARCHS[arch](latent_dim, num_classes, self.img_shape, width)
+
+    @property
+    def config(self) -> dict:
+        """The constructor arguments (what config.json holds): `Generator(**g.config)` rebuilds it."""
+        return {"arch": self.arch, "latent_dim": self.latent_dim, "num_classes": self.num_classes,
+                "img_shape": list(self.img_shape), "class_names": self.class_names, "width": self.width}
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """z (N, Z), labels (N,) int or (N, K) soft -> images (N, C, H, W) in [-1, 1]."""
@@ -181,6 +169,9 @@ class Generator(nn.Module, PyTorchModelHubMixin,
 
 def build_discriminator(arch: str, num_classes: int, img_shape, width: int = 32,
                         spectral: bool = False) -> nn.Module:
+    """The discriminator that pairs with generator `arch` (resnet's is always spectral-normed)."""
     if arch == "mlp":
         return MLPDiscriminator(num_classes, tuple(img_shape), spectral)
+    if arch == "resnet":
+        return ResNetProjectionDiscriminator(num_classes, tuple(img_shape), width)
     return ProjectionDiscriminator(num_classes, tuple(img_shape), width, spectral)

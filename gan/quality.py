@@ -12,6 +12,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from gan.card_text import plain
+from gan.limits import LOAD
+
 EVALUATION_FILE = "metrics.json"
 # metric key, name for people, format; lower is better only for the Frechet distance
 SUMMARY = (("class_acc", "class accuracy", "{:.2%}"),
@@ -40,10 +43,11 @@ def from_evaluation(result: dict) -> Quality:
     g, floor = result["generator"], result["real_floor"]
     rows = [(name, fmt.format(g[key]) + _ratio(key, g[key], floor[key]), fmt.format(floor[key]))
             for key, name, fmt in SUMMARY]
-    per_class = list(zip(result["class_names"], g["class_acc_per_class"], floor["class_acc_per_class"]))
+    per_class = [(str(name), float(acc), float(low)) for name, acc, low in
+                 zip(result["class_names"], g["class_acc_per_class"], floor["class_acc_per_class"])]
     note = (f"`python -m gan.evaluate`: {result['per_class']:,} samples per class (seed "
-            f"{result['seed']}) against the real {result['dataset']} test split. The real floor "
-            "scores real training images the same way: the best a generator can get.")
+            f"{result['seed']:d}) against the real {plain(result['dataset'])} test split. The real "
+            "floor scores real training images the same way: the best a generator can get.")
     return Quality("Evaluation", note, rows, per_class)
 
 
@@ -64,10 +68,11 @@ def read(folder: str | Path | None, card: dict) -> Quality | None:
     """The quality to show for an export folder (or a .ckpt's parent: no evaluation there) and
     its card; None when nothing was measured."""
     path = Path(folder) / EVALUATION_FILE if folder and Path(folder).is_dir() else None
-    if path and path.is_file():
+    # at most a card's size: a folder may come from anywhere (hf:), like its card
+    if path and path.is_file() and path.stat().st_size <= LOAD.card_bytes:
         try:
             return from_evaluation(json.loads(path.read_text()))
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, AttributeError):
             pass  # not gan.evaluate's format: fall back to what the card says
     return from_training(card.get("metrics") or {})
 

@@ -8,7 +8,6 @@ go through Hydra's own override parser and only an allowlist of keys is accepted
 from __future__ import annotations
 
 import math
-import os
 import re
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
@@ -17,8 +16,14 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import OverrideType
 from hydra.errors import HydraException
 
-CHOICES = {"dataset": ("mnist", "fashion_mnist"), "model": ("conv", "mlp"),
-           "loss": ("hinge", "lsgan", "bce"), "logger": ("none", "csv", "wandb")}
+from gan.datasets import REGISTRY
+from gan.limits import OVERRIDES_BYTES, OVERRIDES_LINES, Limits, shown
+
+UPLOAD = "upload"  # "Upload images (.zip)": a zip of class folders sent with the form (gan.uploads)
+# Datasets: the registry's whose files the server holds, and an upload (never a server path).
+CHOICES = {"dataset": (*(name for name, spec in REGISTRY.items() if spec.folder), UPLOAD),
+           "model": ("conv", "mlp"), "loss": ("hinge", "lsgan", "bce"), "logger": ("none", "csv", "wandb"),
+           "image_size": (28, 32, 64), "channels": (1, 3)}
 PROJECT_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 CKPT_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\.ckpt")
 SAFE_PATH_RE = re.compile(r"[A-Za-z0-9._/-]+")
@@ -36,16 +41,6 @@ ADVANCED = {"model.beta1": (float, 0.0, 0.999), "model.beta2": (float, 0.0, 0.99
 
 class ParamError(ValueError):
     """A run parameter is missing, of the wrong type, out of range, or not allowed."""
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Upper bounds on what one run may ask for (tighter on a Hugging Face Space)."""
-
-    epochs: int = 1000
-    batch_size: int = 4096
-    limit_batches: int | None = None  # None: no forced cap on batches per epoch
-    max_running: int | None = None  # None: $GAN_MAX_RUNS decides
 
 
 def _field(default, label: str):
@@ -69,6 +64,10 @@ class RunParams:
     wandb_project: str = _field("cgan-studio", "W&B project")
     limit_batches: int = _field(0, "Batches per epoch (0 = all)")  # for quick runs
     overrides: str = _field("", "Advanced overrides")  # Hydra overrides, one per line, allowlisted keys only
+    # dataset "upload": the uploaded .zip (the run keeps its own copy), its images' side and channels
+    upload: str = _field("", "Images (.zip): one folder per class, up to 100 MB")
+    image_size: int = _field(32, "Image size (px)")
+    channels: int = _field(3, "Channels")
 
     @classmethod
     def from_dict(cls, values: dict) -> "RunParams":
@@ -94,9 +93,9 @@ def checked_number(name: str, value, kind: type, low: float, high: float):
         try:
             value = float(value.strip())
         except ValueError:
-            raise ParamError(f"{name} must be a number, got {value!r}") from None
+            raise ParamError(f"{name} must be a number, got {shown(repr(value))}") from None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ParamError(f"{name} must be a finite number, got {value!r}")
+        raise ParamError(f"{name} must be a finite number, got {shown(repr(value))}")
     if kind is int and value != int(value):
         raise ParamError(f"{name} must be a whole number, got {value!r}")
     if not low <= value <= high:
@@ -106,7 +105,8 @@ def checked_number(name: str, value, kind: type, low: float, high: float):
 
 def checked_choice(name: str, value) -> str:
     if value not in CHOICES[name]:
-        raise ParamError(f"{label(name)} must be one of {', '.join(CHOICES[name])}, got {value!r}")
+        raise ParamError(f"{label(name)} must be one of {', '.join(map(str, CHOICES[name]))}, "
+                         f"got {shown(repr(value))}")
     return value
 
 
@@ -117,12 +117,13 @@ def validate(p: RunParams, limits: Limits = Limits()) -> RunParams:
     if p.logger == "wandb" and not (isinstance(p.wandb_project, str)
                                     and PROJECT_RE.fullmatch(p.wandb_project)):
         raise ParamError(f"{label('wandb_project')}: 1-64 letters, digits, '.', '_' or '-', got "
-                         f"{p.wandb_project!r}")
+                         f"{shown(repr(p.wandb_project))}")
     limit = checked_number("limit_batches", p.limit_batches, int, 0, 10**6)
     if limits.limit_batches and not 0 < limit <= limits.limit_batches:
         raise ParamError(f"{label('limit_batches')} must be between 1 and {limits.limit_batches} here")
-    if not isinstance(p.overrides, str):
-        raise ParamError(f"{label('overrides')} must be text, one override per line")
+    checked_overrides_text(p.overrides)
+    if p.dataset == UPLOAD and not (isinstance(p.upload, str) and p.upload):
+        raise ParamError("upload: choose a .zip with one folder of images per class")
     return replace(
         p, epochs=checked_number("epochs", p.epochs, int, 1, limits.epochs),
         batch_size=checked_number("batch_size", p.batch_size, int, 1, limits.batch_size),
@@ -132,9 +133,20 @@ def validate(p: RunParams, limits: Limits = Limits()) -> RunParams:
         seed=checked_number("seed", p.seed, int, 0, 2**31 - 1), limit_batches=limit)
 
 
-def to_overrides(p: RunParams, runs_root: Path) -> list[str]:
+def checked_overrides_text(text) -> str:
+    """The advanced overrides text, at most OVERRIDES_BYTES and OVERRIDES_LINES lines."""
+    if not isinstance(text, str):
+        raise ParamError("overrides must be text, one override per line")
+    if len(text.encode()) > OVERRIDES_BYTES or len(text.splitlines()) > OVERRIDES_LINES:
+        raise ParamError(f"advanced overrides: at most {OVERRIDES_LINES} lines and "
+                         f"{OVERRIDES_BYTES // 1024} KB")
+    return text
+
+
+def to_overrides(p: RunParams, runs_root: Path, limits: Limits = Limits()) -> list[str]:
     """Hydra overrides for `python -m gan.train`, from validated parameters."""
-    out = [f"data={p.dataset}", f"model={p.model}", f"model.loss={p.loss}", f"logger={p.logger}",
+    data = [] if p.dataset == UPLOAD else [f"data={p.dataset}"]  # an upload's: gan.uploads, at launch
+    out = [*data, f"model={p.model}", f"model.loss={p.loss}", f"logger={p.logger}",
            f"trainer.max_epochs={p.epochs}", f"data.batch_size={p.batch_size}",
            f"model.lr_g={p.lr_g!r}", f"model.lr_d={p.lr_d!r}", f"model.ema_decay={p.ema_decay!r}",
            f"seed={p.seed}", "trainer.enable_progress_bar=false"]
@@ -142,33 +154,35 @@ def to_overrides(p: RunParams, runs_root: Path) -> list[str]:
         out.append(f"logger.wandb.project={p.wandb_project}")
     if p.limit_batches:
         out.append(f"trainer.limit_train_batches={p.limit_batches}")
-    return out + advanced_overrides(p.overrides, runs_root)
+    return out + advanced_overrides(p.overrides, runs_root, limits)
 
 
-def advanced_overrides(text: str, runs_root: Path) -> list[str]:
+def advanced_overrides(text: str, runs_root: Path, limits: Limits = Limits()) -> list[str]:
     """Parse `text` (one override per line) with Hydra's parser; allowlisted keys only."""
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    lines = [line.strip() for line in checked_overrides_text(text).splitlines() if line.strip()]
     try:
         parsed = OverridesParser.create().parse_overrides(lines)
     except HydraException as e:
-        raise ParamError(f"advanced overrides: cannot parse ({str(e).splitlines()[0]})") from None
-    return [one_override(o, runs_root) for o in parsed]
+        raise ParamError(f"advanced overrides: cannot parse ({shown(str(e).splitlines()[0])})") from None
+    return [one_override(o, runs_root, limits) for o in parsed]
 
 
-def one_override(o, runs_root: Path) -> str:
-    key = o.key_or_group
+def one_override(o, runs_root: Path, limits: Limits = Limits()) -> str:
+    key, line = o.key_or_group, shown(repr(o.input_line))
     if o.type != OverrideType.CHANGE:
-        raise ParamError(f"advanced overrides: {o.input_line!r}: adding (+, ++) or deleting (~) keys "
+        raise ParamError(f"advanced overrides: {line}: adding (+, ++) or deleting (~) keys "
                          "is not allowed, only changing allowlisted ones")
     if o.package is not None or o.is_sweep_override():
-        raise ParamError(f"advanced overrides: {o.input_line!r}: packages (@) and sweeps are not allowed")
+        raise ParamError(f"advanced overrides: {line}: packages (@) and sweeps are not allowed")
     value = o.value()
     if isinstance(value, str) and "${" in value:
-        raise ParamError(f"advanced overrides: {o.input_line!r}: interpolations (${{...}}) are not allowed")
-    if key not in ADVANCED:
-        raise ParamError(f"advanced overrides: {key!r} is not allowed; allowed keys: "
-                         f"{', '.join(sorted(ADVANCED))} (set the rest in the form)")
+        raise ParamError(f"advanced overrides: {line}: interpolations (${{...}}) are not allowed")
+    allowed = sorted(set(ADVANCED) - set(limits.forbidden))
+    if key not in allowed:
+        raise ParamError(f"advanced overrides: {shown(repr(key))} is not allowed here; allowed keys: "
+                         f"{', '.join(allowed)} (set the rest in the form)")
     kind, low, high = ADVANCED[key]
+    high = min(high, limits.caps.get(key, high)) if high is not None else None
     if kind is bool:
         if not isinstance(value, bool):
             raise ParamError(f"advanced overrides: {key} must be true or false, got {value!r}")
@@ -191,12 +205,3 @@ def checked_checkpoint(value, runs_root: Path) -> Path:
     if not path.is_file():
         raise ParamError(f"ckpt_path {value!r}: no such checkpoint")
     return path
-
-
-def space_limits() -> Limits | None:
-    """Limits on a Hugging Face Space (`SPACE_ID` set); None where training is off there."""
-    if not os.environ.get("SPACE_ID"):
-        return Limits()
-    if os.environ.get("GAN_SPACE_TRAINING") != "1":
-        return None
-    return Limits(epochs=3, batch_size=128, limit_batches=200, max_running=1)

@@ -10,6 +10,7 @@ along one latent direction. `class_rows` is the app's "one row per class" and an
 from __future__ import annotations
 
 import functools
+import json
 import math
 import threading
 from dataclasses import dataclass, replace
@@ -18,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from gan.limits import ACTIVATION_BUDGET, MAX_CLASS_ROWS, shown
 from gan.nets import Generator
 
 MAX_SEED = 2**32 - 1
@@ -58,21 +60,24 @@ def check_range(value, name: str, low: float, high: float) -> float:
 
 def class_index(generator: Generator, name: str) -> int:
     if str(name) not in generator.class_names:
-        raise ValueError(f"unknown class {name!r}; this generator knows {', '.join(generator.class_names)}")
+        raise ValueError(f"unknown class {shown(repr(name))}; this generator knows "
+                         f"{shown(', '.join(generator.class_names))}")
     return generator.class_names.index(str(name))
 
 
 def make_view(generator: Generator, label: str, seed, layout: str = LAYOUTS[0], truncation=1.0,
               shifts=(), label_b: str | None = None, seed_b=None, t=0.0) -> View:
-    """A validated `View` from user-facing values (class names, numbers that may be NaN)."""
+    """A validated `View` from user-facing values (class names, numbers that may be NaN).
+    Class B and seed B are checked only when used (t > 0); unused, they are dropped."""
     if layout not in LAYOUTS:
         raise ValueError(f"unknown layout {layout!r}; choose one of {', '.join(LAYOUTS)}")
+    t = check_range(t, "t", 0.0, 1.0)
+    used = t > 0
     return View(class_index(generator, label), check_seed(seed), layout,
                 check_range(truncation, "truncation", 0.0, 1.0),
                 tuple(check_range(s, "direction", -10.0, 10.0) for s in shifts),
-                None if label_b in (None, "") else class_index(generator, label_b),
-                None if seed_b is None else check_seed(seed_b, "seed B"),
-                check_range(t, "t", 0.0, 1.0))
+                class_index(generator, label_b) if used and label_b not in (None, "") else None,
+                check_seed(seed_b, "seed B") if used and seed_b is not None else None, t)
 
 
 # ---------------------------------------------------------------- latents and labels
@@ -153,9 +158,11 @@ def plan(view: View, num_classes: int) -> tuple[torch.Tensor, torch.Tensor, int]
     if view.layout == LAYOUTS[1]:
         n = GRID_SIDE * GRID_SIDE
         return torch.arange(n), torch.full((n,), view.label), GRID_SIDE
-    if view.layout == LAYOUTS[2]:
-        rows = torch.arange(view.per_class).repeat(num_classes)
-        return rows, torch.arange(num_classes).repeat_interleave(view.per_class), view.per_class
+    if view.layout == LAYOUTS[2]:  # at most MAX_CLASS_ROWS classes, a window holding the picked one
+        count = min(num_classes, MAX_CLASS_ROWS)
+        first = min(max(0, view.label - count // 2), num_classes - count)
+        rows = torch.arange(view.per_class).repeat(count)
+        return rows, torch.arange(first, first + count).repeat_interleave(view.per_class), view.per_class
     return torch.zeros(1, dtype=torch.long), torch.tensor([view.label]), 1
 
 
@@ -175,14 +182,35 @@ def view_inputs(generator: Generator, view: View) -> tuple[torch.Tensor, torch.T
     return z, labels, nrow
 
 
+@functools.lru_cache(maxsize=64)
+def _activations_per_image(config: str) -> int:
+    """Elements all layers of the generator `config` (JSON) output for one image, from a pass
+    on the meta device (no memory); an upper bound of what one image holds at once."""
+    with torch.device("meta"):
+        twin = Generator(**json.loads(config)).eval()
+        sizes: list[int] = []
+        hooks = [m.register_forward_hook(lambda m, i, out: sizes.append(out.numel()))
+                 for m in twin.modules() if m is not twin]
+        twin(torch.zeros(1, twin.latent_dim), torch.zeros(1, dtype=torch.long))
+    for hook in hooks:
+        hook.remove()
+    return max(1, sum(sizes))
+
+
+def images_per_call(generator: Generator) -> int:
+    """How many images one generator call may make so that its activations stay within
+    ACTIVATION_BUDGET: all of them for small generators, a few for a 256 px colour one."""
+    return max(1, ACTIVATION_BUDGET // _activations_per_image(json.dumps(generator.config)))
+
+
 @torch.inference_mode()
-def generate(generator: Generator, z: torch.Tensor, labels: torch.Tensor,
-             batch_size: int = 500) -> torch.Tensor:
-    """Images (N, C, H, W) in [-1, 1], on the CPU, from z (N, Z) and labels, in batches on the
-    generator's device. The generator is used as it is (exports and the EMA copy are in eval mode)."""
-    device = next(generator.parameters()).device
-    return torch.cat([generator(zb.to(device), yb.to(device)).cpu()
-                      for zb, yb in zip(z.split(batch_size), labels.split(batch_size))])
+def generate(generator: Generator, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Images (N, C, H, W) in [-1, 1], on the CPU, from z (N, Z) and labels: on the generator's
+    device, `images_per_call` at a time, so memory stays bounded whatever is asked. The generator
+    is used as it is (exports and the EMA copy are in eval mode)."""
+    device, step = next(generator.parameters()).device, images_per_call(generator)
+    return torch.cat([generator(z[i:i + step].to(device), labels[i:i + step].to(device)).cpu()
+                      for i in range(0, len(z), step)])
 
 
 def sample(generator: Generator, view: View) -> tuple[torch.Tensor, int]:

@@ -17,10 +17,10 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.loggers import WandbLogger
 
+from gan.limits import SECRET_WORDS
 from gan.progress_bar import EpochProgressBar
 from gan.status_callback import stop_reason
 
-SECRET_WORDS = ("key", "token", "secret", "password")
 # Expected here: the EMA generator is kept in eval mode, and GAN training has no validation_step.
 warnings.filterwarnings("ignore", message=r".*module\(s\) in eval mode.*")
 warnings.filterwarnings("ignore", message=r".*have no `validation_step`.*")

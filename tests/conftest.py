@@ -68,6 +68,30 @@ def tiny_export(tmp_path_factory):
     return export_generator(g.eval(), tmp_path_factory.mktemp("tiny") / "export", card)
 
 
+def make_image_folder(root: Path) -> Path:
+    """3 classes of 6 PNGs of different sizes (most not square; each class's 0.png transparent),
+    one truncated PNG, one text file: what a person's folder looks like, flaws included."""
+    from PIL import Image
+
+    colours = {"apple": (200, 30, 30), "banana": (230, 220, 40), "cherry": (120, 0, 60)}
+    for k, (name, rgb) in enumerate(colours.items()):
+        folder = root / name
+        folder.mkdir(parents=True)
+        for i in range(6):
+            size = (20 + 7 * i + k, 16 + 5 * i)  # every image another size, most not square
+            image = Image.new("RGBA", size, (*rgb, 0)) if i == 0 else Image.new("RGB", size, rgb)
+            image.save(folder / f"{i}.png")
+    good = (root / "apple" / "1.png").read_bytes()
+    (root / "banana" / "broken.png").write_bytes(good[: len(good) // 2])  # truncated
+    (root / "cherry" / "notes.txt").write_text("not an image")
+    return root
+
+
+@pytest.fixture(scope="session")
+def image_folder(tmp_path_factory) -> Path:
+    return make_image_folder(tmp_path_factory.mktemp("pictures") / "fruit")
+
+
 def wandb_records(path):
     """Parse W&B's offline run file: a 7-byte header, then LevelDB-log chunks of protobuf Records."""
     from wandb.proto import wandb_internal_pb2 as pb

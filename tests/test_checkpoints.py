@@ -8,11 +8,13 @@ import hashlib
 import json
 import os
 import shutil
+from collections import OrderedDict
+from types import SimpleNamespace
 
 import pytest
 import torch
 
-from gan import checkpoints, load_generator
+from gan import checkpoints, fetch, load_generator
 from gan.checkpoints import CheckpointError, load_checkpoint
 from gan.module import GANModule
 
@@ -21,7 +23,7 @@ COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
 @pytest.fixture(autouse=True)
 def fresh_remote_cache(monkeypatch):
-    monkeypatch.setattr(checkpoints, "_REMOTE", {})
+    monkeypatch.setattr(fetch, "_SEEN", OrderedDict())
 
 
 def same_outputs(a, b) -> bool:
@@ -55,21 +57,26 @@ def test_bundled_name(tiny_export, tmp_path, monkeypatch):
     assert same_outputs(load_generator("mnist"), load_generator(tiny_export))
 
 
-def _lightning_ckpt(path):
-    """A checkpoint as Lightning writes it; the EMA weights differ from the raw generator's."""
+def _lightning_ckpt(path, arch="conv", legacy=False):
+    """A checkpoint as Lightning writes it (on_save_checkpoint adds the generator's config, which
+    round-one checkpoints lack); the EMA weights differ from the raw generator's."""
     torch.manual_seed(1)
-    module = GANModule(latent_dim=8, g_width=8, d_width=8, class_names=list("abcdefghij"))
+    module = GANModule(arch, latent_dim=8, g_width=8, d_width=8, class_names=list("abcdefghij"))
     with torch.no_grad():
         for p in module.g_ema.parameters():
             p.add_(0.1 * torch.randn_like(p))
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"hyper_parameters": dict(module.hparams), "state_dict": module.state_dict(),
-                "epoch": 3, "global_step": 120}, path)
+    ckpt = {"hyper_parameters": dict(module.hparams), "state_dict": module.state_dict(),
+            "epoch": 3, "global_step": 120}
+    if not legacy:
+        module.on_save_checkpoint(ckpt)
+    torch.save(ckpt, path)
     return module
 
 
-def test_lightning_ckpt_loads_the_ema_generator(tmp_path):
-    module = _lightning_ckpt(tmp_path / "last.ckpt")
+@pytest.mark.parametrize("arch, legacy", [("conv", False), ("resnet", False), ("conv", True)])
+def test_lightning_ckpt_loads_the_ema_generator(tmp_path, arch, legacy):
+    module = _lightning_ckpt(tmp_path / "last.ckpt", arch, legacy)
     ckpt = load_checkpoint(tmp_path / "last.ckpt")
     assert ckpt.generator.class_names == list("abcdefghij") and ckpt.card["steps"] == 120
     assert same_outputs(ckpt.generator, module.g_ema.eval())
@@ -145,6 +152,8 @@ def test_hf_missing_weights_file(tiny_export, offline_hub):
 class FakeArtifact:
     def __init__(self, folder, name):
         self.folder, self.name = folder, name
+        entries = {p.name: SimpleNamespace(size=p.stat().st_size) for p in folder.iterdir()}
+        self.manifest = SimpleNamespace(entries=entries)  # what W&B's manifest says about sizes
 
     def download(self, root):
         shutil.copytree(self.folder, root, dirs_exist_ok=True)
@@ -157,6 +166,9 @@ def fake_wandb_api(monkeypatch, artifacts: dict, error: Exception | None = None)
 
     class Api:
         calls = 0
+
+        def __init__(self, **kwargs):
+            pass
 
         def artifact(self, name, type=None):
             Api.calls += 1
@@ -171,12 +183,15 @@ def fake_wandb_api(monkeypatch, artifacts: dict, error: Exception | None = None)
 
 
 def test_wandb_artifact(tiny_export, tmp_path, monkeypatch):
-    monkeypatch.setattr(checkpoints, "CACHE_DIR", tmp_path / "cache")
+    monkeypatch.setattr(fetch, "CACHE_DIR", tmp_path / "cache")
     api = fake_wandb_api(monkeypatch, {"me/cgan/generator-abc:latest": (tiny_export, "generator-abc:v3")})
     ckpt = load_checkpoint("wandb:me/cgan/generator-abc:latest")
     assert ckpt.path == tmp_path / "cache" / "wandb" / "me" / "cgan" / "generator-abc:v3"
     assert same_outputs(ckpt.generator, load_generator(tiny_export))
     assert load_generator("wandb:me/cgan/generator-abc:latest") is ckpt.generator and api.calls == 1
+    load_checkpoint("wandb:me/cgan/generator-abc:latest", refresh=True)  # asked < 1 min ago: not again
+    assert api.calls == 1
+    monkeypatch.setattr(fetch, "REASK_S", 0.0)
     load_checkpoint("wandb:me/cgan/generator-abc:latest", refresh=True)  # an explicit load re-asks
     assert api.calls == 2
 
@@ -188,6 +203,7 @@ def test_wandb_missing_artifact_no_network_and_bad_reference(monkeypatch):
     with pytest.raises(CheckpointError, match=r"^wandb:me/cgan: expected wandb:<entity>/<project>/<artifact>:<alias>"):
         load_generator("wandb:me/cgan")
     fake_wandb_api(monkeypatch, {}, error=ConnectionError("Max retries exceeded with url: api.wandb.ai"))
+    monkeypatch.setattr(fetch, "_SEEN", OrderedDict())
     with pytest.raises(CheckpointError, match=r"^wandb:me/cgan/g:v1: not reachable .*no network"):
         load_generator("wandb:me/cgan/g:v1")
 
@@ -206,10 +222,12 @@ def test_wrong_architecture(tiny_export, tmp_path):
     folder = copy_export(tiny_export, tmp_path / "wide")
     config = json.loads((folder / "config.json").read_text())
     (folder / "config.json").write_text(json.dumps({**config, "width": 16}))
-    with pytest.raises(CheckpointError, match=r"wide: cannot load .*wrong architecture.*size mismatch"):
+    with pytest.raises(CheckpointError, match=r"wide: cannot load .*wrong architecture: model.safetensors "
+                                              r"does not fit config.json \(0 tensor\(s\) missing, 0 unexpected, "
+                                              r"\d+ of another shape\)"):
         load_generator(folder)
     (folder / "config.json").write_text(json.dumps({"_class_name": "UNet2DModel", "sample_size": 32}))
-    with pytest.raises(CheckpointError, match=r"wrong architecture.*unexpected keyword argument"):
+    with pytest.raises(CheckpointError, match=r"config.json has 2 key\(s\) a generator does not take"):
         load_generator(folder)
     torch.save({"model": {"w": torch.zeros(2)}}, tmp_path / "other.ckpt")
     with pytest.raises(CheckpointError, match=r"other.ckpt: .*not a GANModule checkpoint"):
@@ -220,7 +238,7 @@ def test_corrupt_weights(tiny_export, tmp_path):
     folder = copy_export(tiny_export, tmp_path / "corrupt")
     weights = folder / "model.safetensors"
     weights.write_bytes(weights.read_bytes()[:200])
-    with pytest.raises(CheckpointError, match=r"corrupt: cannot load a generator .*SafetensorError"):
+    with pytest.raises(CheckpointError, match=r"corrupt: cannot load a generator .*not a complete safetensors"):
         load_generator(folder)
 
 

@@ -2,8 +2,10 @@
 itself, in Chromium: test_generate_page.py)."""
 
 import io
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import httpx
 import pytest
@@ -51,7 +53,7 @@ def test_the_png_carries_its_recipe(client):
     path = client.predict(label="5", seed=3, truncation=0.8, direction_2=1.5, api_name="/generate")
     with Image.open(path) as png:
         text = png.text
-    assert path.endswith("cgan-mnist-5-seed3.png")
+    assert re.fullmatch(r"cgan-mnist-5-seed3-[0-9a-f]{12}\.png", Path(path).name)  # recipe, then content
     assert {k: text[k] for k in ("source", "class", "seed", "truncation", "directions", "class_b", "t")} == {
         "source": "mnist", "class": "5", "seed": "3", "truncation": "0.8", "directions": "0.0,1.5,0.0,0.0",
         "class_b": "9", "t": "0.0"}
@@ -82,7 +84,7 @@ def test_generate_with_any_checkpoint_and_view(client, tiny_export):
     ({"label": "five", "seed": 3}, "unknown class 'five'"),
     ({"label": "5", "seed": -1}, "seed must be between 0 and 4294967295, got -1"),
     ({"label": "5", "seed": 2**40}, "seed must be between 0 and 4294967295"),
-    ({"label": "5", "seed": 3, "checkpoint": "hf:nobody/nothing"}, "hf:nobody/nothing: not reachable"),
+    ({"label": "5", "seed": 3, "checkpoint": "hf:nobody/nothing"}, "hf:nobody/nothing: not loaded yet: load it first"),
     ({"label": "5", "seed": 3, "checkpoint": "/no/such/run"}, "/no/such/run: no such file or folder"),
 ])
 def test_bad_values_are_clear_errors_and_the_server_keeps_serving(client, kwargs, message):
@@ -93,7 +95,7 @@ def test_bad_values_are_clear_errors_and_the_server_keeps_serving(client, kwargs
 
 def test_nan_over_raw_http_is_an_error(url):
     """JSON clients cannot send NaN, but a raw request can; it must not render or crash."""
-    body = '{"data": ["mnist", "5", 3, "", "one image", NaN, "9", 1, 0.0, 0, 0, 0, 0]}'
+    body = '{"data": [null, "mnist", "5", 3, "", "one image", NaN, "9", 1, 0.0, 0, 0, 0, 0]}'  # owner, loaded: states
     r = httpx.post(f"{url}gradio_api/call/generate", content=body,
                    headers={"content-type": "application/json"}, timeout=30)
     assert r.status_code == 200, r.text

@@ -6,7 +6,7 @@ from gan.checkpoints import CheckpointError
 from gan.nets import Generator, build_discriminator
 
 
-@pytest.mark.parametrize("arch", ["mlp", "conv"])
+@pytest.mark.parametrize("arch", ["mlp", "conv", "resnet"])
 def test_shapes_range_and_metadata(arch):
     g = Generator(arch, latent_dim=16, num_classes=10, img_shape=(1, 28, 28), width=8).eval()
     d = build_discriminator(arch, 10, (1, 28, 28), width=8, spectral=True)
@@ -18,6 +18,17 @@ def test_shapes_range_and_metadata(arch):
     assert x.min() >= -1 and x.max() <= 1 and x.std() > 0
     assert (g.latent_dim, g.num_classes, g.img_shape) == (16, 10, (1, 28, 28))
     assert g.class_names == [str(i) for i in range(10)]
+
+
+@pytest.mark.parametrize("shape, blocks", [((1, 28, 28), 2), ((3, 32, 32), 3), ((3, 64, 64), 4), ((1, 8, 8), 1)])
+def test_resnet_depth_follows_the_image_side(shape, blocks):
+    g = Generator("resnet", latent_dim=8, num_classes=3, img_shape=shape, width=4).eval()
+    d = build_discriminator("resnet", 3, shape, width=4)
+    with torch.no_grad():
+        x = g(torch.randn(2, 8), torch.tensor([0, 2]))
+        assert x.shape == (2, *shape) and d(x, torch.tensor([0, 2])).shape == (2,)
+    assert len(g.body.blocks) == blocks and len(d.blocks) == blocks + 1
+    assert Generator(**g.config).config == g.config
 
 
 def test_soft_labels_match_hard_labels_at_the_corners(tiny_generator):

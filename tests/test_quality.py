@@ -35,7 +35,7 @@ def test_training_time_numbers_are_labelled_and_losses_are_not_quality(tmp_path)
 
 def test_the_card_shows_facts_as_a_list_and_one_labelled_set_per_kind():
     text = render_card(read_card(MNIST))
-    assert "- **command**: `python -m gan.train" in text and "| fact |" not in text
+    assert "- **command**: python -m gan.train" in text and "| fact |" not in text
     assert text.count("## Evaluation") == 1 and text.count("## Measured during training") == 1
     training = text[text.index("## Measured during training"):]
     assert "not comparable" in training and "gan.evaluate SOURCE --card" not in training
@@ -59,3 +59,16 @@ def test_loss_lines_draw_one_line_per_metric_through_every_point():
     g_points = re.search(r'points="([^"]+)"', svg).group(1).split()
     assert len(g_points) == 3 and g_points[0].startswith("40.0,") and g_points[-1].startswith("520.0,")
     assert loss_lines([]) == ""
+
+
+def test_an_evaluation_file_from_elsewhere_cannot_inject_markup_or_break_the_panel(tmp_path):
+    (tmp_path / "metrics.json").write_text(json.dumps({"dataset": "<img src=x>", "per_class": "lots"}))
+    assert quality.read(tmp_path, {}) is None  # not gan.evaluate's format: nothing shown
+    good = json.loads((MNIST / "metrics.json").read_text())
+    (tmp_path / "metrics.json").write_text(json.dumps({**good, "dataset": "<img src=x>"}))
+    from markdown_it import MarkdownIt
+
+    html = MarkdownIt("commonmark").render(quality.markdown(quality.read(tmp_path, {})))
+    assert "<img" not in html and "&lt;img src=x&gt;" in html  # shown as text
+    (tmp_path / "metrics.json").write_text(json.dumps({**good, "pad": "x" * 300_000}))
+    assert quality.read(tmp_path, {}) is None  # larger than a card may be: ignored

@@ -2,7 +2,8 @@
 
 import pytest
 
-from gan.run_params import Limits, ParamError, RunParams, to_overrides, validate
+from gan.limits import Limits
+from gan.run_params import ParamError, RunParams, to_overrides, validate
 from gan.runs import RunError, Supervisor
 
 HOSTILE = [  # (RunParams fields, words the refusal must contain)

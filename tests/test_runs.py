@@ -10,7 +10,8 @@ import torch
 
 from gan import load_generator
 from gan.module import GANModule
-from gan.run_params import Limits, RunParams
+from gan.limits import Limits
+from gan.run_params import RunParams
 from gan.runs import RunError, Supervisor
 from gan.status import process_start_time, write_json_atomic
 
@@ -43,7 +44,9 @@ def test_stop_mid_run_leaves_loadable_checkpoint_and_second_start_is_refused(tmp
         sup.start(LONG)
     assert [p.name for p in tmp_path.iterdir()] == [run_id]
 
-    final = sup.stop(run_id)
+    assert sup.stop(run_id)["state"] == "stopping"  # returns at once; the trainer winds down
+    sup.join_stop(run_id, timeout=120)
+    final = sup.status(run_id)
     assert final["state"] == "stopped" and final["message"] == "stopped on request"
     assert process_start_time(running["pid"]) is None
     ckpt = torch.load(final["checkpoint"], weights_only=True, map_location="cpu")
@@ -95,6 +98,22 @@ def test_stop_escalates_to_sigterm_when_the_trainer_does_not_answer(tmp_path):
     run_id = sup.start(LONG)  # still importing torch: nobody is reading the STOP file yet
     pid = json.loads((tmp_path / run_id / "process.json").read_text())["pid"]
     t0 = time.time()
-    final = sup.stop(run_id, grace_s=0.5, term_s=20)
+    sup.stop(run_id, grace_s=0.5, term_s=20)
+    sup.join_stop(run_id, timeout=30)
+    final = sup.status(run_id)
     assert final["state"] == "stopped" and "process ended" in final["message"]
     assert process_start_time(pid) is None and time.time() - t0 < 20
+
+
+def test_a_start_keeps_the_newest_finished_runs_and_every_live_one(tmp_path, monkeypatch):
+    monkeypatch.delenv("GAN_KEEP_RUNS", raising=False)  # local mode default: 20
+    me = os.getpid()
+    for i in range(30):
+        fake_run(tmp_path, f"20200101-0000{i:02d}-0001", "finished", 2**22 + 7, 123)
+    fake_run(tmp_path, "20190101-000000-0002", "running", me, process_start_time(me))  # oldest, live
+    sup = Supervisor(tmp_path, max_running=2, limits=Limits())
+    run_id = sup.start(LONG)
+    sup.stop(run_id, grace_s=0, term_s=0)  # not needed to train: it only had to start
+    sup.join_stop(run_id, timeout=30)
+    left = sorted(p.name for p in tmp_path.iterdir())  # 30 finished -> the newest 20, and the live ones
+    assert left == ["20190101-000000-0002", *[f"20200101-0000{i:02d}-0001" for i in range(10, 30)], run_id]

@@ -1,6 +1,7 @@
 """The sampling core: seeds, truncation, slerp, class blending, GANSpace directions, layouts."""
 
 import hashlib
+import json
 import subprocess
 import sys
 
@@ -64,8 +65,8 @@ def test_slerp_endpoints_and_norm():
 
 
 def test_interpolation_morphs_class_and_seed(g):
-    view = make_view(g, "3", 1, label_b="8", seed_b=2, t=0.0)
-    start, _ = sample(g, view)
+    view = make_view(g, "3", 1, label_b="8", seed_b=2, t=1.0)  # t > 0: B is used, so kept
+    start, _ = sample(g, View(label=3, seed=1))
     end, _ = sample(g, View(label=8, seed=2))
     frames, nrow = sampling.morph(g, view, steps=5)
     assert len(frames) == 5 and nrow == 1
@@ -95,7 +96,8 @@ def test_directions_are_cached_unit_and_move_the_image(g):
     ({"label": "5", "seed": 1.5}, "seed must be a whole number"),
     ({"label": "5", "seed": 1, "truncation": float("nan")}, "truncation must be a number between 0.0 and 1.0"),
     ({"label": "5", "seed": 1, "t": 2.0}, "t must be a number between 0.0 and 1.0"),
-    ({"label": "5", "seed": 1, "label_b": "X"}, "unknown class 'X'"),
+    ({"label": "5", "seed": 1, "label_b": "X", "t": 0.5}, "unknown class 'X'"),
+    ({"label": "5", "seed": 1, "seed_b": -1, "t": 0.5}, "seed B must be between 0"),
     ({"label": "5", "seed": 1, "layout": "huge"}, "unknown layout 'huge'"),
 ])
 def test_bad_values_are_clear_errors(g, kwargs, message):
@@ -159,3 +161,35 @@ def test_directions_while_other_requests_use_the_same_generator(g):
         stop.set()
         worker.join()
     assert errors == []
+
+
+def test_class_b_and_seed_b_are_checked_only_when_used(g):
+    view = make_view(g, "5", 1, label_b="Sandal", seed_b=-1, t=0.0)  # unused at t = 0
+    assert view.label_b is None and view.seed_b is None
+
+
+def test_one_row_per_class_shows_at_most_twenty_rows_around_the_picked_class():
+    from gan.limits import MAX_CLASS_ROWS
+    from gan.nets import Generator
+
+    wide = Generator("conv", latent_dim=4, num_classes=1000, img_shape=(1, 8, 8), width=4).eval()
+    images, nrow = sample(wide, make_view(wide, "500", 0, LAYOUTS[2]))
+    assert len(images) == MAX_CLASS_ROWS * nrow
+    _, labels, _ = sampling.plan(View(label=500, seed=0, layout=LAYOUTS[2]), 1000)
+    assert 500 in labels and len(set(labels.tolist())) == MAX_CLASS_ROWS
+    _, labels, _ = sampling.plan(View(label=999, seed=0, layout=LAYOUTS[2]), 1000)
+    assert labels.max() == 999
+
+
+def test_a_large_view_is_generated_in_chunks_that_give_the_same_images(g, monkeypatch):
+    view = View(label=1, seed=0, layout=LAYOUTS[1])  # 16 images
+    whole, _ = sample(g, view)
+    per_image = sampling._activations_per_image(json.dumps(g.config))
+    monkeypatch.setattr(sampling, "ACTIVATION_BUDGET", 3 * per_image)  # 3 images per call
+    calls = []
+    handle = g.register_forward_hook(lambda module, inputs, out: calls.append(len(out)))
+    try:
+        chunked, _ = sample(g, view)
+    finally:
+        handle.remove()
+    assert calls == [3, 3, 3, 3, 3, 1] and torch.allclose(chunked, whole, atol=1e-4)  # GEMM blocking

@@ -2,6 +2,7 @@
 
 import csv
 import json
+import os
 import subprocess
 import sys
 
@@ -70,9 +71,31 @@ def test_wandb_offline_writes_metrics_and_images(tmp_path, monkeypatch):
         assert load_generator(run / "export-best").state_dict().keys() == load_generator(run / "export").state_dict().keys()
 
 
-def _cli(tmp_path, *args, timeout=600):
+def _cli(tmp_path, *args, timeout=600, env=None):
     return subprocess.run([sys.executable, "-m", "gan.train", *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=timeout)
+                          text=True, timeout=timeout, env={**os.environ, **(env or {})})
+
+
+def test_cli_trains_on_an_image_folder_and_exports_its_class_names(tmp_path, image_folder):
+    """3 classes of PNGs of different sizes, one truncated PNG, one text file: it trains, says
+    what it skipped and that no judge scores it, and the export carries the folder names."""
+    run = tmp_path / "run"
+    out = _cli(tmp_path, "experiment=image_folder", f"data.path={image_folder}",
+               "data.batch_size=6", "model.g_width=8", "model.d_width=8", "model.latent_dim=8",
+               "trainer.max_epochs=1", "trainer.enable_progress_bar=false", f"hydra.run.dir={run}",
+               env={"GAN_CACHE_DIR": str(tmp_path / "cache")})
+    assert out.returncode == 0, out.stderr[-3000:]
+    g = load_generator(run / "export")
+    assert g.class_names == ["apple", "banana", "cherry"] and g.img_shape == (3, 32, 32)
+    with torch.no_grad():
+        images = g(torch.randn(3, g.latent_dim), torch.arange(3))
+    assert images.shape == (3, 3, 32, 32) and images.abs().max() <= 1
+    assert "skipped 1 unreadable image(s): banana/broken.png" in out.stdout
+    assert "QualityMetrics: no quality metrics for this run (no judge for image_folder" in out.stdout
+    assert not (run / "quality.jsonl").exists()
+    card = json.loads((run / "export" / "card.json").read_text())
+    assert card["dataset"] == "image_folder" and card["steps"] == 18 // 6 * 2
+    assert list((tmp_path / "cache" / "images").glob("*fruit-*.safetensors"))
 
 
 def test_cli_multirun_two_losses(tmp_path):

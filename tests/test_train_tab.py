@@ -2,6 +2,7 @@
 
 import json
 import time
+import zipfile
 
 import pytest
 from PIL import Image
@@ -9,8 +10,8 @@ from gradio_client import Client
 from gradio_client.exceptions import AppError
 
 import gan.runs
-from gan.run_params import RunParams
 from conftest import ARTIFACTS, CHROMIUM_ARGS
+from gan.run_params import RunParams
 from gan.ui import build_app
 
 TINY = "model.g_width=8\nmodel.d_width=8\nmodel.latent_dim=8\ntrainer.log_every_n_steps=1"
@@ -28,6 +29,23 @@ def app(tmp_path_factory):
             yield Client(demo.local_url, verbose=False), root
         finally:
             demo.close()
+
+
+def open_train_tab(playwright, url: str):
+    browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+    page = browser.new_page(viewport={"width": 1280, "height": 1600})
+    page.goto(url)
+    page.get_by_role("tab", name="Train").click()
+    return browser, page
+
+
+def start_tiny_run(page, batches: int) -> None:
+    """One epoch of `batches` batches (0 = all) with tiny nets, started from the form."""
+    page.get_by_label("Epochs").fill("1")
+    page.get_by_label("Batches per epoch (0 = all)").fill(str(batches))
+    page.get_by_text("Advanced overrides").click()
+    page.get_by_label("One Hydra override per line").fill(TINY)
+    page.get_by_role("button", name="Start").click()
 
 
 def test_start_poll_until_finished_then_generate_from_export(app):
@@ -132,3 +150,43 @@ def test_page_watch_open_in_generate_during_the_first_epoch_stop_and_reload(app)
         playwright.expect(page.get_by_label("Epochs")).to_have_value("2", timeout=10_000)
         browser.close()
     assert logged == [], "\n".join(logged)
+
+
+def test_page_uploads_a_zip_and_trains_it_to_finished(app, image_folder, tmp_path):
+    """Real headless Chromium: "Upload images (.zip)", a zip of 3 class folders (with a broken
+    PNG and a text file), Start; the run trains to `finished` on its own copy of the zip, and
+    its export knows the folders' class names."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    client, root = app
+    archive = tmp_path / "fruit.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for p in sorted(image_folder.rglob("*")):
+            z.write(p, p.relative_to(image_folder).as_posix())
+    with playwright.sync_playwright() as p:
+        browser, page = open_train_tab(p, client.src)
+        page.get_by_label("Dataset").click()
+        page.get_by_role("option", name="Upload images (.zip)").click()
+        page.locator("input[type=file][accept='.zip']").set_input_files(str(archive))
+        page.get_by_label("fruit.zip").wait_for(timeout=30_000)  # uploaded: the file row is shown
+        page.get_by_label("Batch size").fill("6")
+        start_tiny_run(page, batches=0)
+        page.get_by_text("finished · epoch 1/1 · 3/3 batches · 100%").wait_for(timeout=240_000)
+        browser.close()
+    run = max((p for p in root.iterdir() if (p / "params.json").exists()), key=lambda p: p.name)
+    params = json.loads((run / "params.json").read_text())
+    assert params["dataset"] == "upload" and params["upload"] == "upload.zip"
+    assert (run / "upload.zip").read_bytes() == archive.read_bytes()  # its own copy
+    assert list((run / "data-cache").glob("*.safetensors"))  # decoded into the run folder
+    config = json.loads((run / "export" / "config.json").read_text())
+    assert config["class_names"] == ["apple", "banana", "cherry"] and config["img_shape"] == [3, 32, 32]
+    assert "skipped 1 unreadable image(s): banana/broken.png" in (run / "output.log").read_text()
+
+
+def test_start_run_refuses_a_server_path_as_upload(app, image_folder, tmp_path):
+    client, root = app
+    before = sorted(root.iterdir())
+    with pytest.raises(AppError, match="not a file uploaded to this app"):
+        client.predict(dataset="upload", upload=str(tmp_path / "x.zip"), api_name="/start_run")
+    with pytest.raises(AppError, match="upload: choose a .zip"):
+        client.predict(dataset="upload", api_name="/start_run")
+    assert sorted(root.iterdir()) == before

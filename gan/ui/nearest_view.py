@@ -5,18 +5,18 @@ from __future__ import annotations
 import gradio as gr
 
 from gan import checkpoints, nearest, sampling
+from gan.card_text import plain
 from gan.images import to_pil
 from gan.recipe import Recipe
 
 
-def nearest_images(source: str, controls: dict, progress) -> tuple[list, str]:
+def nearest_images(ckpt: checkpoints.Checkpoint, controls: dict, progress) -> tuple[list, str]:
     """Gallery items (image, caption) and a verdict for the view's first image."""
-    ckpt = checkpoints.load_checkpoint(source)
-    recipe = Recipe.from_controls(source, controls).filled(ckpt.generator)
+    recipe = Recipe.from_controls(ckpt.source, controls).filled(ckpt.generator)
     dataset = ckpt.card.get("dataset")
     if not nearest.has_judge(dataset):
-        return [], (f"No judge for this generator's dataset ({dataset or 'not named in its card'}), so "
-                    "there is no feature space to compare it with real images in.")
+        return [], (f"No judge for this generator's dataset ({plain(dataset or 'not named in its card')}), "
+                    "so there is no feature space to compare it with real images in.")
     images, _ = sampling.sample(ckpt.generator, recipe.view(ckpt.generator))
     match = nearest.find(dataset, images[0], progress=lambda f: progress(f, desc="Indexing the training set (once)"))
     gallery = [(to_pil(img, scale=3), f"#{i}: {d:.2f}")

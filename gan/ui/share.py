@@ -10,6 +10,7 @@ from __future__ import annotations
 import gradio as gr
 
 from gan import checkpoints, recipe
+from gan.card_text import plain
 from gan.recipe import Recipe
 
 COPY_JS = """(query) => {
@@ -23,17 +24,18 @@ def link_query(source: str, controls: dict) -> str:
     return recipe.query(Recipe.from_controls(source, controls))
 
 
-def restore(wanted: Recipe, loaded: str) -> tuple[checkpoints.Checkpoint, Recipe]:
-    """The checkpoint and the complete recipe to show; raises before anything changes.
+def restore(wanted: Recipe, loaded: str, owner: str | None) -> tuple[checkpoints.Checkpoint, Recipe]:
+    """The checkpoint (loaded as the Load button would, for `owner`) and the complete recipe to
+    show; raises before anything changes.
 
     Raises:
         CheckpointError, ValueError: a source that does not load, a value it does not accept.
     """
-    ckpt = checkpoints.load_checkpoint(wanted.source or loaded)
+    ckpt = checkpoints.load_checkpoint(wanted.source or loaded, owner=owner)
     full = wanted.filled(ckpt.generator)
     full.view(ckpt.generator)  # every value checked against this generator
     if wanted.model and wanted.model != recipe.weights_digest(ckpt.generator):
-        gr.Warning(f"This picture was made by other weights than `{ckpt.source}` has now "
+        gr.Warning(f"This picture was made by other weights than {plain(ckpt.source)} has now "
                    "(they were retrained or replaced), so it may look different.",
                    title="Different weights")
     return ckpt, full
