@@ -65,7 +65,7 @@ class SampleGrid(pl.Callback):
         save_png(image, run_dir(trainer) / "samples" / "latest.png")
         card = training_card(trainer, pl_module)
         card["title"] += f" (live, after {trainer.global_step} steps of a run still training)"
-        export_generator(pl_module.g_ema, run_dir(trainer) / "live", card)
+        export_generator(pl_module.g_ema, run_dir(trainer) / "live", card, in_place=True)  # loaded meanwhile
         return image
 
 

@@ -67,8 +67,10 @@ def render_card(card: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def export_generator(generator: Generator, folder: str | Path, card: dict) -> Path:
-    """Write the export folder atomically (a temp folder renamed into place)."""
+def export_generator(generator: Generator, folder: str | Path, card: dict, in_place: bool = False) -> Path:
+    """Write the export folder atomically: a temp folder renamed into place, or with `in_place`
+    (a folder rewritten while others load it: a run's live snapshot) file by file, each replaced
+    atomically, so a reader never finds the folder missing or a file half-written."""
     folder = Path(folder)
     tmp = folder.with_name(folder.name + f".tmp{os.getpid()}")
     generator = generator.eval()
@@ -76,6 +78,12 @@ def export_generator(generator: Generator, folder: str | Path, card: dict) -> Pa
     save_png(samples_image(generator), tmp / "samples.png")
     (tmp / CARD_FILE).write_text(json.dumps(card, indent=2, default=str))
     (tmp / "README.md").write_text(render_card(card))
+    if in_place:
+        folder.mkdir(exist_ok=True)
+        for path in tmp.iterdir():
+            path.replace(folder / path.name)
+        tmp.rmdir()
+        return folder
     if folder.exists():
         shutil.rmtree(folder)
     tmp.replace(folder)

@@ -150,3 +150,33 @@ def test_terminal_bar_counts_epochs_from_one_and_lightnings_advert_is_dropped(ca
         rank_zero_info("💡 Tip: try installing [litlogger](https://pypi.org/project/litlogger/)")
         rank_zero_info("GPU available: False")
     assert "litlogger" not in caplog.text and "GPU available" in caplog.text
+
+
+def test_a_live_snapshot_rewritten_in_place_always_loads(tmp_path, tiny_generator):
+    """The trainer rewrites <run>/live while the app may be loading it: never a missing folder."""
+    import threading
+
+    from gan.export import export_generator
+
+    folder = export_generator(tiny_generator, tmp_path / "live", {"title": "live"}, in_place=True)
+    stop, errors = threading.Event(), []
+
+    def rewrite():
+        while not stop.is_set():
+            export_generator(tiny_generator, folder, {"title": "live"}, in_place=True)
+
+    writer = threading.Thread(target=rewrite)
+    writer.start()
+    try:
+        from gan import checkpoints
+
+        for _ in range(40):
+            try:
+                checkpoints._load.cache_clear()
+                assert checkpoints.load_generator(folder).latent_dim == 8
+            except Exception as e:  # noqa: BLE001 - collected for the assertion below
+                errors.append(repr(e))
+    finally:
+        stop.set()
+        writer.join()
+    assert errors == []
