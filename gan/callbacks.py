@@ -59,13 +59,14 @@ class SampleGrid(pl.Callback):
 
     @rank_zero_only
     def snapshot(self, trainer: pl.Trainer, pl_module: pl.LightningModule):
-        """latest.png and the live export folder, now; returns the sample grid."""
+        """The live export folder, then latest.png (once samples show, the generator loads);
+        returns the sample grid."""
         self.last = time.time()
-        image = samples_image(pl_module.g_ema, self.per_class, self.seed)
-        save_png(image, run_dir(trainer) / "samples" / "latest.png")
         card = training_card(trainer, pl_module)
         card["title"] += f" (live, after {trainer.global_step} steps of a run still training)"
         export_generator(pl_module.g_ema, run_dir(trainer) / "live", card, in_place=True)  # loaded meanwhile
+        image = samples_image(pl_module.g_ema, self.per_class, self.seed)
+        save_png(image, run_dir(trainer) / "samples" / "latest.png")
         return image
 
 
