@@ -115,10 +115,11 @@ def test_page_watch_open_in_generate_during_the_first_epoch_stop_and_reload(app)
         page.get_by_text("Advanced overrides").click()
         page.get_by_label("One Hydra override per line").fill(TINY + "\ncallbacks.samples.every_s=1")
         page.get_by_role("button", name="Start").click()
+        page.get_by_text("running · epoch 1/2").wait_for(timeout=120_000)  # the new run is picked
         samples = page.get_by_text("Latest samples (one row per class)").locator(
             "xpath=ancestor::div[contains(@class, 'block')][1]").locator("img")
         samples.wait_for(timeout=120_000)  # from the live snapshot: no epoch has ended yet
-        page.get_by_text("running · epoch 1/2").wait_for(timeout=10_000)
+        assert "running · epoch 1/2" in page.locator("body").inner_text()
         run_id = max(p.name for p in root.iterdir() if (p / "params.json").exists())
 
         page.get_by_role("button", name="Open in Generate").click()
@@ -126,7 +127,7 @@ def test_page_watch_open_in_generate_during_the_first_epoch_stop_and_reload(app)
             playwright.expect(page.get_by_role("tab", name="Generate")).to_have_attribute(
                 "aria-selected", "true", timeout=90_000)  # loads the live snapshot; a busy machine is slow
         except AssertionError:
-            raise AssertionError(page.locator(".toast-body").all_inner_texts()) from None
+            raise AssertionError(page.locator(".toast-wrap").all_inner_texts()) from None
         page.get_by_text("live, after").first.wait_for(timeout=10_000)
         page.get_by_role("tab", name="Train").click()
         stop = page.get_by_role("button", name="Stop", exact=True)
