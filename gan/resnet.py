@@ -16,7 +16,11 @@ from torch.nn.utils.parametrizations import spectral_norm
 
 from gan.layers import ConditionalBatchNorm, LabelEmbedding
 
-EMBED_DIM = 128  # class embedding feeding every conditional batch norm of G
+# Class embedding feeding every conditional batch norm of G. Measured on MNIST (bare loop, 1,000
+# steps): with 128 dimensions the CBN gains move 4x faster under Adam and G drops z within 250
+# steps (within-class pixel std 0.03, one image per class); with 32 it stays diverse (0.13,
+# like the conv model's 0.15). Spectral norm in G or z fed into every CBN did not help (0.02-0.03).
+EMBED_DIM = 32
 
 
 def stages(side: int) -> tuple[int, int]:

@@ -22,7 +22,7 @@ from gan.limits import OVERRIDES_BYTES, OVERRIDES_LINES, Limits, shown
 UPLOAD = "upload"  # "Upload images (.zip)": a zip of class folders sent with the form (gan.uploads)
 # Datasets: the registry's whose files the server holds, and an upload (never a server path).
 CHOICES = {"dataset": (*(name for name, spec in REGISTRY.items() if spec.folder), UPLOAD),
-           "model": ("conv", "mlp"), "loss": ("hinge", "lsgan", "bce"), "logger": ("none", "csv", "wandb"),
+           "model": ("conv", "resnet", "mlp"), "loss": ("hinge", "lsgan", "bce"), "logger": ("none", "csv", "wandb"),
            "image_size": (28, 32, 64), "channels": (1, 3)}
 PROJECT_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 CKPT_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\.ckpt")
