@@ -144,7 +144,8 @@ def _collate_batch(batch):
 
 
 class DataModule(pl.LightningDataModule):
-    """Any registry dataset: train/val carved from its training split (seeded), test = its test split.
+    """Any registry dataset's training split, shuffled in batches (its test split is the quality
+    metrics' reference, read by gan.metrics).
 
     Exposes `dataset` (the registry name), `class_names` and `img_shape` for the model. The
     arguments not listed here are `DataSource`'s.
@@ -152,16 +153,16 @@ class DataModule(pl.LightningDataModule):
 
     def __init__(self, dataset: str = "mnist", path: str | None = None, image_size: int | None = None,
                  channels: int | None = None, data_dir: str | None = None, cache_dir: str | None = None,
-                 limits: str = "local", batch_size: int = 64, val_size: int = 5000,
+                 limits: str = "local", batch_size: int = 64,
                  test_fraction: float = 0.1, num_workers: int = 0, seed: int = 0,
                  limit_train: int | None = None):
         super().__init__()
         self.source = DataSource(dataset, path, image_size, channels, data_dir, cache_dir, limits,
                                  test_fraction, seed)
         self.dataset = self.source.name
-        self.batch_size, self.val_size, self.num_workers = batch_size, val_size, num_workers
+        self.batch_size, self.num_workers = batch_size, num_workers
         self.seed, self.limit_train = seed, limit_train
-        self.train_set = self.val_set = self.test_set = None
+        self.train_set = None
 
     @property
     def class_names(self) -> list[str]:
@@ -178,16 +179,10 @@ class DataModule(pl.LightningDataModule):
         if self.train_set is not None:
             return
         images, labels = self.source.load("train")
-        if self.val_size >= len(labels):
-            raise DataError(f"data.val_size={self.val_size} leaves nothing to train on "
-                            f"({len(labels)} training images); lower it (0 is fine)")
-        order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(self.seed))
-        val_idx, train_idx = order[: self.val_size], order[self.val_size:]
-        if self.limit_train:
-            train_idx = train_idx[: self.limit_train]
-        self.train_set = TensorPairs(images[train_idx], labels[train_idx])
-        self.val_set = TensorPairs(images[val_idx], labels[val_idx])
-        self.test_set = TensorPairs(*self.source.load("test"))
+        if self.limit_train:  # a seeded subset, so quick runs still see every class
+            keep = torch.randperm(len(labels), generator=torch.Generator().manual_seed(self.seed))
+            images, labels = images[keep[: self.limit_train]], labels[keep[: self.limit_train]]
+        self.train_set = TensorPairs(images, labels)
 
     def _loader(self, data: TensorPairs, shuffle: bool, drop_last: bool = False) -> DataLoader:
         return DataLoader(data, batch_size=self.batch_size, shuffle=shuffle, drop_last=drop_last,
@@ -196,9 +191,3 @@ class DataModule(pl.LightningDataModule):
 
     def train_dataloader(self) -> DataLoader:
         return self._loader(self.train_set, shuffle=True, drop_last=True)
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader(self.val_set, shuffle=False)
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader(self.test_set, shuffle=False)

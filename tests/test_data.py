@@ -13,13 +13,14 @@ MNIST = get_dataset("mnist")
 
 
 def test_real_mnist_splits_and_range():
-    dm = DataModule("mnist", batch_size=16, val_size=1000)
+    dm = DataModule("mnist", batch_size=16)
     dm.setup()
-    assert len(dm.train_set) == 59000 and len(dm.val_set) == 1000 and len(dm.test_set) == 10000
+    assert len(dm.train_set) == 60000
     images, labels = next(iter(dm.train_dataloader()))
     assert images.shape == (16, 1, 28, 28) and labels.shape == (16,)
     assert images.min() == -1 and images.max() == 1
-    assert set(dm.test_set.labels.tolist()) == set(range(10))
+    test_images, test_labels = load_split("mnist", "test")
+    assert len(test_images) == 10000 and set(test_labels.tolist()) == set(range(10))
 
 
 def test_fashion_class_names():
@@ -83,14 +84,15 @@ def test_corrupt_gzip_names_the_file(tmp_path):
         load_split("mnist", "train", tmp_path)
 
 
-def test_seeded_validation_split_is_stable():
-    a, b = DataModule(seed=1, val_size=10), DataModule(seed=1, val_size=10)
+def test_seeded_training_subset_is_stable_and_has_every_class():
+    a, b = DataModule(seed=1, limit_train=200), DataModule(seed=1, limit_train=200)
     a.setup(), b.setup()
-    assert torch.equal(a.val_set.labels, b.val_set.labels)
+    assert torch.equal(a.train_set.labels, b.train_set.labels)
+    assert set(a.train_set.labels.tolist()) == set(range(10))
 
 
 def test_cifar10_loads_with_its_shape_classes_and_labels():
-    dm = DataModule("cifar10", batch_size=8, val_size=0)
+    dm = DataModule("cifar10", batch_size=8)
     assert dm.class_names == list(REGISTRY["cifar10"].class_names) and dm.img_shape == (3, 32, 32)
     images, labels = load_split("cifar10", "test")
     assert images.shape == (10000, 3, 32, 32) and images.dtype == torch.uint8
@@ -109,7 +111,7 @@ def test_cifar10_missing_files_say_where_to_put_them(tmp_path):
 
 
 def test_image_folder_datamodule_exposes_what_the_model_needs(image_folder, tmp_path):
-    dm = DataModule("image_folder", path=str(image_folder), image_size=16, channels=3, val_size=0,
+    dm = DataModule("image_folder", path=str(image_folder), image_size=16, channels=3,
                     batch_size=4, cache_dir=str(tmp_path))
     assert dm.dataset == "image_folder" and dm.class_names == ["apple", "banana", "cherry"]
     assert dm.img_shape == (3, 16, 16)
@@ -117,4 +119,4 @@ def test_image_folder_datamodule_exposes_what_the_model_needs(image_folder, tmp_
     images, labels = next(iter(dm.train_dataloader()))
     assert images.shape == (4, 3, 16, 16) and images.dtype == torch.float32
     assert images.min() >= -1 and images.max() <= 1
-    assert len(dm.train_set) == 18 and len(dm.test_set) == 0  # int(6 * 0.1) = 0 held out per class
+    assert len(dm.train_set) == 18 and len(dm.source.load("test")[1]) == 0  # int(6 * 0.1) = 0 held out
