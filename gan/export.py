@@ -101,3 +101,25 @@ def read_card(folder: str | Path) -> dict:
     except (OSError, ValueError):
         return {}
     return card if isinstance(card, dict) else {}
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m gan.export CKPT FOLDER`: a Lightning checkpoint's EMA generator as an export folder
+    (how the bundled generators are made from a long, resumed run)."""
+    import argparse
+
+    from gan.checkpoints import load_checkpoint
+
+    parser = argparse.ArgumentParser(description=main.__doc__.splitlines()[0])
+    parser.add_argument("ckpt", help="a run's checkpoints/<name>.ckpt")
+    parser.add_argument("folder", help="export folder to write (replaced if it exists)")
+    parser.add_argument("--title", help="model card title")
+    parser.add_argument("--command", help="how it was trained, for the card")
+    args = parser.parse_args(argv)
+    ckpt = load_checkpoint(args.ckpt)
+    card = {**ckpt.card, **{k: v for k, v in (("title", args.title), ("command", args.command)) if v}}
+    print(f"exported {export_generator(ckpt.generator, args.folder, card)}")
+
+
+if __name__ == "__main__":
+    main()
