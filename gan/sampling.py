@@ -58,9 +58,13 @@ def check_range(value, name: str, low: float, high: float) -> float:
     return float(value)
 
 
+class UnknownClass(ValueError):
+    """A class name the generator does not have."""
+
+
 def class_index(generator: Generator, name: str) -> int:
     if str(name) not in generator.class_names:
-        raise ValueError(f"unknown class {shown(repr(name))}; this generator knows "
+        raise UnknownClass(f"unknown class {shown(repr(name))}; this generator knows "
                          f"{shown(', '.join(generator.class_names))}")
     return generator.class_names.index(str(name))
 

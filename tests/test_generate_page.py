@@ -44,9 +44,12 @@ def page(browser):
     logged = []
     context.on("console", lambda m: logged.append(f"{m.type}: {m.text}") if m.type in ("warning", "error") else None)
     context.on("weberror", lambda e: logged.append(f"uncaught: {e.error}"))
-    yield context.new_page()
+    page = context.new_page()
+    yield page
     # Gradio's own client warns this when it closes an upload's stream (after every upload)
     assert [line for line in logged if line != GRADIO_UPLOAD_WARNING] == []
+    for p in context.pages:  # no error toast: a view changed by a link, a PNG or a pick never errs
+        assert p.locator(".toast-body.error").count() == 0, p.locator(".toast-body.error").first.inner_text()
     context.close()
 
 
@@ -191,3 +194,38 @@ def test_sliders_follow_a_drag(page, url):
     page.screenshot(path=str(ARTIFACTS / "generate.png"))
     shots = [Image.open(io.BytesIO(f)).convert("RGB") for f in frames]
     shots[0].save(ARTIFACTS / "sliders.gif", save_all=True, append_images=shots[1:], duration=400, loop=0)
+
+
+def colour_spread(png: bytes) -> float:
+    """Mean absolute difference between the R, G and B planes (0 for a grey picture)."""
+    import numpy as np
+
+    rgb = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=np.float32)
+    return float(np.abs(rgb[..., 0] - rgb[..., 1]).mean() + np.abs(rgb[..., 1] - rgb[..., 2]).mean())
+
+
+def test_cifar10_class_picked_and_the_interpolation_slider_dragged_in_colour(page, url):
+    """The bundled CIFAR-10 generator: pick "horse" in the class list, drag t; colour images change."""
+    page.goto(url + "?source=cifar-10&seed=3")
+    page.wait_for_function("() => document.querySelector('#control-label input')?.value === 'airplane'",
+                           timeout=60_000)
+    control(page, "label").click()
+    page.get_by_role("option", name="horse", exact=True).click()
+    src_has(page, "-horse-seed3")
+    time.sleep(1)
+    first = image_bytes(page)
+    assert Image.open(io.BytesIO(first)).mode == "RGB" and colour_spread(first) > 5
+    slider = page.locator("#interp-t input[type=range]").bounding_box()
+    y = slider["y"] + slider["height"] / 2
+    page.mouse.move(slider["x"] + 2, y)
+    page.mouse.down()
+    seen = set()
+    for step in range(1, 5):
+        page.mouse.move(slider["x"] + slider["width"] * step / 4, y, steps=4)
+        time.sleep(0.5)
+        seen.add(page.locator("#generated img").get_attribute("src"))
+    page.mouse.up()
+    time.sleep(1)
+    last = image_bytes(page)
+    assert len(seen) >= 3 and last != first and colour_spread(last) > 5
+    page.screenshot(path=str(ARTIFACTS / "cifar10.png"))

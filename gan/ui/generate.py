@@ -80,12 +80,27 @@ def _generator(source: str, owner: str | None, request: gr.Request | None):
     return checkpoints.load_generator(source, fetch=False, owner=who(owner, request))
 
 
-@clear_errors
-def generate(request: gr.Request, owner: str | None, loaded: str, checkpoint: str = "", **controls) -> str:
-    """One picture for the controls' values: a PNG that carries its recipe."""
+def _picture(request: gr.Request, owner: str | None, loaded: str, checkpoint: str = "", **controls) -> str:
     r = Recipe.from_controls(checkpoint or loaded, controls)
     image = recipe.picture(_generator(r.source, owner, request), r)
     return served(png_bytes(image), r, "png", PNG_FILES, PNG_BYTES)
+
+
+@clear_errors
+def generate(request: gr.Request, owner: str | None, loaded: str, checkpoint: str = "", **controls) -> str:
+    """One picture for the controls' values: a PNG that carries its recipe."""
+    return _picture(request, owner, loaded, checkpoint, **controls)
+
+
+@clear_errors
+def render(request: gr.Request, owner: str | None, loaded: str, checkpoint: str = "", **controls):
+    """`generate` for the page's own controls. While a checkpoint switch is in flight (a link, a
+    dropped PNG, a picked source) the class list can lag the generator by one event: that
+    render keeps the picture, and the next one, with the new classes, draws it."""
+    try:
+        return _picture(request, owner, loaded, checkpoint, **controls)
+    except sampling.UnknownClass:
+        return gr.skip()
 
 
 @clear_errors
@@ -166,8 +181,12 @@ def build_generate_tab(session: Session) -> GenerateTab:
     owner = session.owner
 
     view = [loaded.change, *(c.change for c in controls.values())]
-    gr.on(view, generate, inputs=[owner, loaded], inputs_kwargs=ctl.ordered(controls, checkpoint=checkpoint),
-          outputs=image, api_name="generate", concurrency_limit=GENERATE_CONCURRENCY, **LIVE)
+    gr.on(view, render, inputs=[owner, loaded], inputs_kwargs=ctl.ordered(controls, checkpoint=checkpoint),
+          outputs=image, concurrency_limit=GENERATE_CONCURRENCY, concurrency_id="generate", **LIVE, **PRIVATE)
+    api_only = gr.Button(visible=False)  # /generate for API callers: strict about every value
+    api_only.click(generate, inputs=[owner, loaded], inputs_kwargs=ctl.ordered(controls, checkpoint=checkpoint),
+                   outputs=image, api_name="generate", concurrency_limit=GENERATE_CONCURRENCY,
+                   concurrency_id="generate")
     gr.on(view, strips, inputs=[owner, loaded], inputs_kwargs=controls, outputs=strip_images,
           concurrency_limit=HEAVY_CONCURRENCY, concurrency_id="strips", **LIVE, **PRIVATE)
     without_t = {k: v for k, v in controls.items() if k != "t"}
