@@ -5,6 +5,7 @@ loads at once, sliders follow a drag. No page logs an error or a warning. Screen
 test-artifacts/ (the README's pictures in docs/ are copied from there)."""
 
 import io
+import json
 import time
 
 import pytest
@@ -12,6 +13,7 @@ from gradio_client import Client
 from PIL import Image
 
 from conftest import ARTIFACTS, CHROMIUM_ARGS, free_port
+from gan.checkpoints import BUNDLED_DIR
 from gan.ui import build_app
 
 playwright = pytest.importorskip("playwright.sync_api")
@@ -160,7 +162,8 @@ def test_picking_a_checkpoint_loads_it_without_a_load_click(page, url):
     before, strip = image_bytes(page), image_bytes(page, "#strip-1 img")
     page.locator("#source input").click()
     page.get_by_role("option", name="fashion-mnist", exact=True).click()
-    page.get_by_text("cGAN Studio conv generator, fashion_mnist").wait_for(timeout=30_000)
+    title = json.loads((BUNDLED_DIR / "fashion-mnist" / "card.json").read_text())["title"]
+    page.get_by_text(title).wait_for(timeout=30_000)
     page.wait_for_function("() => document.querySelector('#control-label input').value === 'T-shirt/top'")
     deadline = time.time() + 30
     while image_bytes(page) == before or image_bytes(page, "#strip-1 img") == strip:
