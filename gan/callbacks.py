@@ -64,8 +64,9 @@ class SampleGrid(pl.Callback):
         self.last = time.time()
         card = training_card(trainer, pl_module)
         card["title"] += f" (live, after {trainer.global_step} steps of a run still training)"
-        export_generator(pl_module.g_ema, run_dir(trainer) / "live", card, in_place=True)  # loaded meanwhile
-        image = samples_image(pl_module.g_ema, self.per_class, self.seed)
+        generator = pl_module.exported_generator()
+        export_generator(generator, run_dir(trainer) / "live", card, in_place=True)  # loaded meanwhile
+        image = samples_image(generator, self.per_class, self.seed)
         save_png(image, run_dir(trainer) / "samples" / "latest.png")
         return image
 
@@ -94,17 +95,16 @@ class ExportGenerator(pl.Callback):
 
     @rank_zero_only
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        card = training_card(trainer, pl_module)
-        exports = [(export_generator(pl_module.g_ema, run_dir(trainer) / self.folder, card), card,
-                    ["latest"])]
+        card, generator = training_card(trainer, pl_module), pl_module.exported_generator()
+        exports = [(export_generator(generator, run_dir(trainer) / self.folder, card), card, ["latest"])]
         best = monitored_best(trainer)
-        if best is not None and best.is_state_of(pl_module.g_ema):
+        if best is not None and best.is_state_of(generator):
             exports[0][2].append("best")
         elif best is not None:
             best_card = {**card, "epochs": best.epoch + 1, "steps": None, "metrics": best.metrics,
                          "selected": f"best {best.monitor} = {best.value:.4g} (in epoch {best.epoch + 1}, "
                                      f"after {best.batch} batches)"}
-            path = export_generator(best.generator(pl_module.g_ema),
+            path = export_generator(best.generator(generator),
                                     run_dir(trainer) / f"{self.folder}-best", best_card)
             exports.append((path, best_card, ["best"]))
         for logger in trainer.loggers:
@@ -206,7 +206,7 @@ class QualityMetrics(pl.Callback):
         if self.judge is None:
             return {}
         t0 = time.perf_counter()
-        generator = pl_module.g_ema
+        generator = pl_module.exported_generator()
         fake = embed(self.judge, *class_balanced(generator, self.per_class, self.seed))
         metrics = score(self.real, fake, generator.num_classes, per_class=False)
         record = {"batch": self.batches, "epoch": trainer.current_epoch,

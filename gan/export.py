@@ -19,7 +19,7 @@ from gan.card_text import plain
 from gan.images import save_png, view_image
 from gan.limits import LOAD
 from gan.nets import Generator
-from gan.sampling import class_rows
+from gan.sampling import class_rows, standing_stats
 
 CARD_FILE = "card.json"
 FACT_KEYS = ("dataset", "arch", "architecture", "loss", "epochs", "steps", "command", "selected")
@@ -104,21 +104,26 @@ def read_card(folder: str | Path) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """`python -m gan.export CKPT FOLDER`: a Lightning checkpoint's EMA generator as an export folder
-    (how the bundled generators are made from a long, resumed run)."""
+    """`python -m gan.export SOURCE FOLDER`: a Lightning checkpoint's EMA generator (or any source
+    `gan.checkpoints.load_checkpoint` takes) as an export folder (how the bundled generators are made from a
+    long, resumed run). `--standing-stats` recomputes its batch-norm statistics, for runs
+    trained before exports did so."""
     import argparse
 
     from gan.checkpoints import load_checkpoint
 
     parser = argparse.ArgumentParser(description=main.__doc__.splitlines()[0])
-    parser.add_argument("ckpt", help="a run's checkpoints/<name>.ckpt")
+    parser.add_argument("ckpt", help="a run's checkpoints/<name>.ckpt, or an export folder")
     parser.add_argument("folder", help="export folder to write (replaced if it exists)")
     parser.add_argument("--title", help="model card title")
     parser.add_argument("--command", help="how it was trained, for the card")
+    parser.add_argument("--standing-stats", action="store_true",
+                        help="recompute the batch-norm statistics (gan.sampling.standing_stats)")
     args = parser.parse_args(argv)
     ckpt = load_checkpoint(args.ckpt)
     card = {**ckpt.card, **{k: v for k, v in (("title", args.title), ("command", args.command)) if v}}
-    print(f"exported {export_generator(ckpt.generator, args.folder, card)}")
+    generator = standing_stats(ckpt.generator) if args.standing_stats else ckpt.generator
+    print(f"exported {export_generator(generator, args.folder, card)}")
 
 
 if __name__ == "__main__":

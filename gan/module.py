@@ -11,6 +11,7 @@ from torch import nn
 from gan import losses
 from gan.augment import check_policy, diff_augment
 from gan.nets import Generator, build_discriminator
+from gan.sampling import standing_stats
 
 
 @torch.no_grad()
@@ -40,7 +41,7 @@ class GANModule(pl.LightningModule):
                  loss: str = "hinge", lr_g: float = 2e-4, lr_d: float = 2e-4,
                  beta1: float = 0.0, beta2: float = 0.9, d_steps: int = 1,
                  ema_decay: float = 0.999, ms_weight: float = 0.0, channels_last: bool = False,
-                 augment: str = ""):
+                 augment: str = "", standing_stats: bool = True):
         super().__init__()
         if loss not in losses.LOSSES:
             raise ValueError(f"unknown loss {loss!r}; choose one of {losses.LOSSES}")
@@ -61,6 +62,12 @@ class GANModule(pl.LightningModule):
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return self.g_ema(z, labels)
+
+    def exported_generator(self) -> Generator:
+        """The generator a run hands out (exports, live snapshots, quality measurements,
+        checkpoints): the EMA generator, with batch-norm statistics of its own when
+        `standing_stats` is set (`gan.sampling.standing_stats`); a copy, so training is untouched."""
+        return standing_stats(self.g_ema) if self.hparams.standing_stats else self.g_ema
 
     def configure_optimizers(self):
         betas = (float(self.hparams.beta1), float(self.hparams.beta2))
@@ -123,6 +130,9 @@ class GANModule(pl.LightningModule):
         checkpoint["g_updates"] = self.g_updates
         # the exported generator's own description, so loaders never re-derive it from hparams
         checkpoint["generator"] = {"config": self.g_ema.config, "state_dict_prefix": "g_ema."}
+        if self.hparams.standing_stats:  # a .ckpt loads as the generator the exports hold
+            for name, buffer in self.exported_generator().named_buffers():
+                checkpoint["state_dict"]["g_ema." + name] = buffer
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         self.g_updates = int(checkpoint.get("g_updates", 0))

@@ -4,11 +4,13 @@ A `View` is everything one picture depends on: class and seed, the interpolation
 (class B, seed B, t), truncation, latent-direction shifts and the layout. `sample` turns it into
 a batch of images; `morph` into the frames of an animation from t=0 to t=1; `along` into a strip
 along one latent direction. `class_rows` is the app's "one row per class" and an export's samples.png;
-`class_balanced` the metrics' sample. Every image comes from `generate`.
+`class_balanced` the metrics' sample. Every image comes from `generate`. `standing_stats`
+gives an (EMA) generator batch-norm statistics of its own before it is exported.
 """
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import math
@@ -239,6 +241,29 @@ def class_balanced(generator: Generator, per_class: int,
     labels = torch.arange(generator.num_classes).repeat_interleave(per_class)
     z = torch.randn(len(labels), generator.latent_dim, generator=torch.Generator().manual_seed(seed))
     return generate(generator, z, labels), labels
+
+
+def standing_stats(generator: Generator, samples: int = 512, batch: int = 256, seed: int = 0) -> Generator:
+    """A copy of `generator` whose batch norms normalise with its own statistics: the running
+    mean and variance are recomputed over `samples` seeded, class-balanced draws ("standing
+    statistics", Brock et al. 2019). An EMA generator otherwise carries the buffers of the
+    trained G, measured over other weights; recomputing them took the MNIST residual
+    generator's Frechet distance from 4.33 to 3.47-3.59 whether over 256 or 12,800 draws
+    (README, "Round two"), so a few hundred keep it cheap (live snapshots every 30 s)."""
+    g = copy.deepcopy(generator)
+    norms = [m for m in g.modules() if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d))]
+    momenta = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average over the batches below
+    device, rng = next(g.parameters()).device, torch.Generator().manual_seed(seed)
+    g.train()
+    with torch.no_grad():
+        for labels in (torch.arange(samples) % g.num_classes).split(batch):
+            g(torch.randn(len(labels), g.latent_dim, generator=rng).to(device), labels.to(device))
+    for m, momentum in zip(norms, momenta):
+        m.momentum = momentum
+    return g.eval()
 
 
 def morph(generator: Generator, view: View, steps: int = 24) -> tuple[list[torch.Tensor], int]:

@@ -79,8 +79,26 @@ def test_lightning_ckpt_loads_the_ema_generator(tmp_path, arch, legacy):
     module = _lightning_ckpt(tmp_path / "last.ckpt", arch, legacy)
     ckpt = load_checkpoint(tmp_path / "last.ckpt")
     assert ckpt.generator.class_names == list("abcdefghij") and ckpt.card["steps"] == 120
-    assert same_outputs(ckpt.generator, module.g_ema.eval())
+    # checkpoints written now carry the EMA generator's standing statistics; round one's do not
+    expected = module.g_ema if legacy else module.exported_generator()
+    assert same_outputs(ckpt.generator, expected.eval())
     assert not same_outputs(ckpt.generator, module.generator.eval())
+    assert legacy or not same_outputs(ckpt.generator, module.g_ema.eval())
+
+
+def test_export_cli_gives_a_round_one_checkpoint_standing_statistics(tmp_path, capsys):
+    from gan.export import main
+    from gan.sampling import standing_stats
+
+    module = _lightning_ckpt(tmp_path / "last.ckpt", legacy=True)
+    main([str(tmp_path / "last.ckpt"), str(tmp_path / "as-is")])
+    main([str(tmp_path / "last.ckpt"), str(tmp_path / "standing"), "--standing-stats", "--title", "T"])
+    assert "exported" in capsys.readouterr().out
+    assert same_outputs(load_generator(tmp_path / "as-is"), module.g_ema.eval())
+    standing = load_generator(tmp_path / "standing")
+    assert same_outputs(standing, standing_stats(module.g_ema))
+    assert not same_outputs(standing, module.g_ema.eval())
+    assert json.loads((tmp_path / "standing" / "card.json").read_text())["title"] == "T"
 
 
 def test_run_folder_prefers_export_then_latest_ckpt(tiny_export, tmp_path):

@@ -56,6 +56,9 @@ def test_mnist_mlp_is_the_assignment_baseline(tmp_path):
     hp = _model(cfg).hparams
     assert (hp.arch, hp.loss, hp.lr_g, hp.lr_d, hp.beta1, hp.beta2) == ("mlp", "lsgan", 2e-4, 2e-4, 0.5, 0.999)
     assert cfg.data.batch_size == 64 and cfg.trainer.max_epochs == 20
+    model = _model(cfg)  # it exports the trained G as it is: no standing statistics
+    assert model.exported_generator() is model.g_ema
+    assert _model(compose_cfg(tmp_path, ["experiment=mnist_conv"])).hparams.standing_stats
 
 
 def test_experiments_pick_their_dataset(tmp_path):

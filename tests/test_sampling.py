@@ -193,3 +193,39 @@ def test_a_large_view_is_generated_in_chunks_that_give_the_same_images(g, monkey
     finally:
         handle.remove()
     assert calls == [3, 3, 3, 3, 3, 1] and torch.allclose(chunked, whole, atol=1e-4)  # GEMM blocking
+
+
+@pytest.mark.parametrize("arch", ["conv", "resnet", "mlp"])
+def test_standing_stats_are_the_statistics_of_the_generators_own_activations(arch):
+    """Buffers left from other weights (as an EMA generator's are) are replaced by the mean and
+    variance each batch norm's input has over fresh draws; the original keeps its buffers."""
+    from gan.nets import Generator
+
+    def norms_of(generator):
+        return [m for m in generator.modules() if isinstance(m, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d))]
+
+    def input_stats(generator):  # per-channel mean and variance of each batch norm's input
+        seen = []
+        hooks = [m.register_forward_hook(lambda m, i, out: seen.append(i[0].transpose(0, 1).flatten(1)))
+                 for m in norms_of(generator)]
+        with torch.no_grad():
+            generator(torch.randn(4096, 8), torch.arange(4096) % 4)
+        for h in hooks:
+            h.remove()
+        return [(s.mean(1), s.var(1)) for s in seen]
+
+    torch.manual_seed(0)
+    g = Generator(arch, latent_dim=8, num_classes=4, img_shape=(1, 28, 28), width=8).eval()
+    for m in norms_of(g):  # statistics of some other network
+        m.running_mean.fill_(3.0)
+        m.running_var.fill_(0.01)
+    fixed = sampling.standing_stats(g, samples=1024, batch=256)
+    for m, (mean, var) in zip(norms_of(fixed), input_stats(fixed)):
+        assert ((m.running_mean - mean).abs() <= 0.25 * var.sqrt()).all()
+        # not exact: while recomputing, later norms see inputs normalised by batch statistics
+        assert ((m.running_var / var - 1).abs() < 0.35).all()
+        assert m.momentum is not None  # later training still uses a running average
+    assert all(torch.all(m.running_mean == 3.0) for m in norms_of(g))  # the original is untouched
+    again = sampling.standing_stats(g, samples=1024, batch=256)
+    assert all(torch.equal(a, b) for a, b in zip(fixed.buffers(), again.buffers()))  # seeded
+    assert not fixed.training
