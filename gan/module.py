@@ -23,6 +23,14 @@ def ema_update(ema: nn.Module, model: nn.Module, decay: float) -> None:
         b_ema.copy_(b)
 
 
+def lr_factor(g_updates: int, start: int, length: int) -> float:
+    """Both learning rates fall linearly to 0 over `length` G updates from update `start`
+    (Miyato et al. 2018); `length` 0 keeps them constant."""
+    if length <= 0 or g_updates < start:
+        return 1.0
+    return max(0.0, 1.0 - (g_updates - start) / length)
+
+
 def ema_decay_at(step: int, decay: float) -> float:
     """Warm-up so early samples are not dominated by the random init: min(decay, (1+t)/(10+t))."""
     return min(decay, (1 + step) / (10 + step))
@@ -41,7 +49,8 @@ class GANModule(pl.LightningModule):
                  loss: str = "hinge", lr_g: float = 2e-4, lr_d: float = 2e-4,
                  beta1: float = 0.0, beta2: float = 0.9, d_steps: int = 1,
                  ema_decay: float = 0.999, ms_weight: float = 0.0, channels_last: bool = False,
-                 augment: str = "", standing_stats: bool = True):
+                 augment: str = "", standing_stats: bool = True,
+                 lr_decay_start: int = 0, lr_decay_batches: int = 0):
         super().__init__()
         if loss not in losses.LOSSES:
             raise ValueError(f"unknown loss {loss!r}; choose one of {losses.LOSSES}")
@@ -49,6 +58,8 @@ class GANModule(pl.LightningModule):
             raise ValueError("d_steps must be >= 1")
         if ms_weight < 0:
             raise ValueError("ms_weight must be >= 0")
+        if lr_decay_start < 0 or lr_decay_batches < 0:
+            raise ValueError("lr_decay_start and lr_decay_batches must be >= 0")
         self.policy = check_policy(augment)  # DiffAugment on every D input; "" = off
         self.save_hyperparameters()
         self.automatic_optimization = False
@@ -88,6 +99,7 @@ class GANModule(pl.LightningModule):
             real = real.contiguous(memory_format=torch.channels_last)
         opt_g, opt_d = self.optimizers()
         kind = self.hparams.loss
+        self._set_learning_rates(opt_g, opt_d)
 
         # --- discriminator: real vs detached fake of the same classes
         with torch.no_grad():
@@ -110,6 +122,15 @@ class GANModule(pl.LightningModule):
         ema_update(self.g_ema, self.generator, ema_decay_at(self.g_updates, self.hparams.ema_decay))
         self.g_updates += 1
         self.log("train/g_loss", loss_g, prog_bar=True)
+
+    def _set_learning_rates(self, opt_g, opt_d) -> None:
+        """From the hparams, not the optimizer state, so a resumed run can start a decay."""
+        factor = lr_factor(self.g_updates, self.hparams.lr_decay_start, self.hparams.lr_decay_batches)
+        for opt, lr in ((opt_g, self.hparams.lr_g), (opt_d, self.hparams.lr_d)):
+            for group in opt.optimizer.param_groups:
+                group["lr"] = lr * factor
+        if self.hparams.lr_decay_batches:
+            self.log("train/lr_factor", factor)
 
     def _generator_loss(self, labels: torch.Tensor) -> torch.Tensor:
         """Adversarial G loss; with `ms_weight`, the batch's second half repeats the first half's
