@@ -33,10 +33,14 @@ WARMUP = 20
 def add_floor(demo: gr.Blocks, source: str) -> None:
     """`/floor`: same inputs and output component as `/generate`, returns a fixed image."""
     (dep,) = [fn for fn in demo.fns.values() if fn.api_name == "generate"]
-    image = generate(source, "5", 0)
-    floor = functools.wraps(generate)(lambda *args: image)  # same parameter names as /generate
+    image = generate(None, None, source, label="5", seed=0)  # no request: local mode, this process
+    floor = functools.wraps(generate)(lambda *args, **kwargs: image)  # same parameters as /generate
+    positional = 2  # the session states (owner, loaded); the controls go by name
+    assert dep.input_parameter_names[:positional] == ["owner", "loaded"], dep.input_parameter_names
+    by_name = dict(zip(dep.input_parameter_names[positional:], dep.inputs[positional:]))
     with demo:
-        gr.Button(visible=False).click(floor, inputs=dep.inputs, outputs=dep.outputs, api_name="floor")
+        gr.Button(visible=False).click(floor, inputs=dep.inputs[:positional], inputs_kwargs=by_name,
+                                       outputs=dep.outputs, api_name="floor")
 
 
 def percentiles(seconds: list[float]) -> tuple[float, float]:
