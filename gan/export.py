@@ -105,9 +105,9 @@ def read_card(folder: str | Path) -> dict:
 
 def main(argv: list[str] | None = None) -> None:
     """`python -m gan.export SOURCE FOLDER`: a Lightning checkpoint's EMA generator (or any source
-    `gan.checkpoints.load_checkpoint` takes) as an export folder (how the bundled generators are made from a
-    long, resumed run). `--standing-stats` recomputes its batch-norm statistics, for runs
-    trained before exports did so."""
+    `gan.checkpoints.load_checkpoint` takes) as an export folder, as the bundled generators are
+    made from a long, resumed run. `--standing-stats` recomputes its batch-norm statistics, for
+    runs trained before exports did so."""
     import argparse
 
     from gan.checkpoints import load_checkpoint

@@ -53,11 +53,11 @@ def test_group_option_composes_and_instantiates(tmp_path, group, option, image_f
 
 def test_mnist_mlp_is_the_assignment_baseline(tmp_path):
     cfg = compose_cfg(tmp_path, ["experiment=mnist_mlp"])
-    hp = _model(cfg).hparams
+    model = _model(cfg)
+    hp = model.hparams
     assert (hp.arch, hp.loss, hp.lr_g, hp.lr_d, hp.beta1, hp.beta2) == ("mlp", "lsgan", 2e-4, 2e-4, 0.5, 0.999)
     assert cfg.data.batch_size == 64 and cfg.trainer.max_epochs == 20
-    model = _model(cfg)  # it exports the trained G as it is: no standing statistics
-    assert model.exported_generator() is model.g_ema
+    assert model.exported_generator() is model.g_ema  # the trained G as it is: no standing statistics
     assert _model(compose_cfg(tmp_path, ["experiment=mnist_conv"])).hparams.standing_stats
 
 
