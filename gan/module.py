@@ -7,6 +7,7 @@ import copy
 import pytorch_lightning as pl
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from gan import losses
 from gan.augment import check_policy, diff_augment
@@ -50,7 +51,7 @@ class GANModule(pl.LightningModule):
                  beta1: float = 0.0, beta2: float = 0.9, d_steps: int = 1,
                  ema_decay: float = 0.999, ms_weight: float = 0.0, channels_last: bool = False,
                  augment: str = "", standing_stats: bool = True,
-                 lr_decay_start: int = 0, lr_decay_batches: int = 0):
+                 lr_decay_start: int = 0, lr_decay_batches: int = 0, ac_weight: float = 0.0):
         super().__init__()
         if loss not in losses.LOSSES:
             raise ValueError(f"unknown loss {loss!r}; choose one of {losses.LOSSES}")
@@ -58,13 +59,16 @@ class GANModule(pl.LightningModule):
             raise ValueError("d_steps must be >= 1")
         if ms_weight < 0:
             raise ValueError("ms_weight must be >= 0")
+        if ac_weight < 0:
+            raise ValueError("ac_weight must be >= 0")
         if lr_decay_start < 0 or lr_decay_batches < 0:
             raise ValueError("lr_decay_start and lr_decay_batches must be >= 0")
         self.policy = check_policy(augment)  # DiffAugment on every D input; "" = off
         self.save_hyperparameters()
         self.automatic_optimization = False
         self.generator = Generator(arch, latent_dim, num_classes, img_shape, class_names, g_width)
-        self.discriminator = build_discriminator(arch, num_classes, img_shape, d_width, spectral_norm)
+        self.discriminator = build_discriminator(arch, num_classes, img_shape, d_width, spectral_norm,
+                                                 classifier=ac_weight > 0)
         self.g_ema = copy.deepcopy(self.generator).eval().requires_grad_(False)
         if channels_last:  # faster convolutions on CPU (oneDNN); the EMA copy keeps the default layout
             self.generator.to(memory_format=torch.channels_last)
@@ -86,9 +90,15 @@ class GANModule(pl.LightningModule):
         opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=self.hparams.lr_d, betas=betas)
         return opt_g, opt_d
 
-    def _score(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        """D's raw scores (N,) of (augmented, when `augment` is set) images."""
-        return self.discriminator(diff_augment(images, self.policy), labels)
+    def _score(self, images: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | float]:
+        """D's raw scores (N,) of (augmented, when `augment` is set) images and, with `ac_weight`,
+        the cross-entropy of D's class head against `labels` (0 without)."""
+        images = diff_augment(images, self.policy)
+        if not self.hparams.ac_weight:
+            return self.discriminator(images, labels), 0.0
+        h = self.discriminator.features(images)
+        ce = F.cross_entropy(self.discriminator.classifier(h).float(), labels)
+        return self.discriminator.score(h, labels), ce
 
     def _noise(self, n: int) -> torch.Tensor:
         return torch.randn(n, self.hparams.latent_dim, device=self.device)
@@ -104,13 +114,16 @@ class GANModule(pl.LightningModule):
         # --- discriminator: real vs detached fake of the same classes
         with torch.no_grad():
             fake = self.generator(self._noise(len(real)), labels)
-        d_real, d_fake = self._score(real, labels), self._score(fake, labels)
-        loss_d = losses.d_loss(kind, d_real, d_fake)
+        (d_real, ce_real), (d_fake, _) = self._score(real, labels), self._score(fake, labels)
+        # the class head (ac_weight) learns from real images only; G is pulled towards its classes
+        loss_d = losses.d_loss(kind, d_real, d_fake) + self.hparams.ac_weight * ce_real
         opt_d.zero_grad(set_to_none=True)
         self.manual_backward(loss_d)
         opt_d.step()
         self.log("train/d_loss", loss_d, prog_bar=True)
         self.log_dict({"train/d_real": d_real.mean(), "train/d_fake": d_fake.mean()})
+        if self.hparams.ac_weight:
+            self.log("train/ac_real", ce_real)
 
         # --- generator: one update every d_steps discriminator updates
         if (batch_idx + 1) % self.hparams.d_steps:
@@ -140,7 +153,10 @@ class GANModule(pl.LightningModule):
             labels = labels[:half].repeat(2)
         z = self._noise(len(labels))
         fake = self.generator(z, labels)
-        loss = losses.g_loss(self.hparams.loss, self._score(fake, labels))
+        score, ce = self._score(fake, labels)
+        loss = losses.g_loss(self.hparams.loss, score) + self.hparams.ac_weight * ce
+        if self.hparams.ac_weight:
+            self.log("train/ac_fake", ce)
         if half:
             ms = losses.mode_seeking(fake[:half], fake[half:], z[:half], z[half:])
             self.log("train/ms_loss", ms)
@@ -157,3 +173,18 @@ class GANModule(pl.LightningModule):
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         self.g_updates = int(checkpoint.get("g_updates", 0))
+        if self.hparams.ac_weight:
+            self._add_class_head(checkpoint)
+
+    def _add_class_head(self, checkpoint: dict) -> None:
+        """Resuming a run saved without D's class head: the head starts fresh (its weights as
+        initialised, no Adam state); everything else resumes as saved."""
+        state = checkpoint["state_dict"]
+        head = {k: v for k, v in self.state_dict().items() if k.startswith("discriminator.classifier.")}
+        if all(k in state for k in head):
+            return
+        state.update({k: v for k, v in head.items() if k not in state})
+        for opt_state in checkpoint.get("optimizer_states", [])[1:2]:  # [opt_g, opt_d]
+            ids = opt_state["param_groups"][0]["params"]
+            missing = len(list(self.discriminator.parameters())) - len(ids)
+            ids.extend(range(max(ids) + 1, max(ids) + 1 + missing))

@@ -100,9 +100,11 @@ class DBlock(nn.Module):
 
 class ResNetProjectionDiscriminator(nn.Module):
     """n down blocks (W, 2W, ... channels), one more at the base side, ReLU, global sum pool;
-    score = w.h + <embed(y), h> (projection, Miyato & Koyama 2018). Spectral norm throughout."""
+    score = w.h + <embed(y), h> (projection, Miyato & Koyama 2018). Spectral norm throughout.
+    With `classifier`, a linear class head on the same pooled features (`model.ac_weight`)."""
 
-    def __init__(self, num_classes: int, img_shape: tuple[int, int, int], width: int = 32):
+    def __init__(self, num_classes: int, img_shape: tuple[int, int, int], width: int = 32,
+                 classifier: bool = False):
         super().__init__()
         _, n = stages(img_shape[1])
         channels = [img_shape[0]] + [width * 2 ** min(i, 3) for i in range(n)]
@@ -112,7 +114,14 @@ class ResNetProjectionDiscriminator(nn.Module):
         self.linear = spectral_norm(_xavier(nn.Linear(channels[-1], 1)))
         self.embed = spectral_norm(nn.Embedding(num_classes, channels[-1]))
         nn.init.xavier_uniform_(self.embed.parametrizations.weight.original)
+        # registered last, so its parameters come after those of a checkpoint saved without it
+        self.classifier = spectral_norm(_xavier(nn.Linear(channels[-1], num_classes))) if classifier else None
+
+    def features(self, img: torch.Tensor) -> torch.Tensor:
+        return F.relu(self.blocks(img)).sum(dim=(2, 3))  # (N, C) global sum pooling
+
+    def score(self, h: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return self.linear(h).squeeze(1) + (self.embed(labels) * h).sum(dim=1)  # (N,)
 
     def forward(self, img: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        h = F.relu(self.blocks(img)).sum(dim=(2, 3))  # (N, C) global sum pooling
-        return self.linear(h).squeeze(1) + (self.embed(labels) * h).sum(dim=1)  # (N,)
+        return self.score(self.features(img), labels)

@@ -200,3 +200,28 @@ def test_learning_rates_decay_linearly_from_the_hparams_even_on_resume(tmp_path)
                                                 "model.lr_decay_start=8", "model.lr_decay_batches=16",
                                                 f"ckpt_path={ckpt}"]))
     assert lrs(second) == pytest.approx([2e-4 * 9 / 16, 4e-4 * 9 / 16])
+
+
+def test_a_run_resumes_into_a_class_head_on_d(tmp_path):
+    """`model.ac_weight` on a run saved without D's class head: the head starts fresh, is trained
+    (weights moved, Adam state for it), everything else resumes; the CSV log has both losses."""
+    first = train(compose_cfg(tmp_path / "a", [*TINY_RUN, "logger=csv", "model=resnet"]))  # 8 G updates
+    second = train(compose_cfg(tmp_path / "b", [*TINY_RUN, "logger=csv", "model=resnet", "trainer.max_epochs=2",
+                                                "model.ac_weight=0.5",
+                                                f"ckpt_path={first / 'checkpoints' / 'last.ckpt'}"]))
+    ckpt = torch.load(second / "checkpoints" / "last.ckpt", weights_only=True)
+    assert ckpt["g_updates"] == 16
+    fresh = GANModule(arch="resnet", latent_dim=8, ac_weight=0.5).discriminator.classifier.state_dict()
+    head = {k.removeprefix("discriminator.classifier."): v for k, v in ckpt["state_dict"].items()
+            if k.startswith("discriminator.classifier.")}
+    assert head.keys() == fresh.keys() and not torch.equal(head["bias"], fresh["bias"])
+    d_state = ckpt["optimizer_states"][1]
+    assert len(d_state["state"]) == len(d_state["param_groups"][0]["params"])  # Adam moments for every D parameter
+    with open(next(second.rglob("metrics.csv"))) as f:
+        rows = list(csv.DictReader(f))
+    assert any(r.get("train/ac_real") for r in rows) and any(r.get("train/ac_fake") for r in rows)
+
+
+def test_a_class_head_needs_the_residual_discriminator():
+    with pytest.raises(ValueError, match="needs arch resnet"):
+        GANModule(arch="conv", ac_weight=0.1)
