@@ -180,11 +180,12 @@ class GANModule(pl.LightningModule):
         """Resuming a run saved without D's class head: the head starts fresh (its weights as
         initialised, no Adam state); everything else resumes as saved."""
         state = checkpoint["state_dict"]
-        head = {k: v for k, v in self.state_dict().items() if k.startswith("discriminator.classifier.")}
-        if all(k in state for k in head):
+        missing = {k: v for k, v in self.state_dict().items()
+                   if k.startswith("discriminator.classifier.") and k not in state}
+        if not missing:
             return
-        state.update({k: v for k, v in head.items() if k not in state})
+        state.update(missing)
         for opt_state in checkpoint.get("optimizer_states", [])[1:2]:  # [opt_g, opt_d]
             ids = opt_state["param_groups"][0]["params"]
-            missing = len(list(self.discriminator.parameters())) - len(ids)
-            ids.extend(range(max(ids) + 1, max(ids) + 1 + missing))
+            new = len(list(self.discriminator.parameters())) - len(ids)
+            ids.extend(range(max(ids) + 1, max(ids) + 1 + new))
