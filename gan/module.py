@@ -180,8 +180,8 @@ class GANModule(pl.LightningModule):
         """Resuming a run saved without D's class head: the head starts fresh (its weights as
         initialised, no Adam state); everything else resumes as saved."""
         state = checkpoint["state_dict"]
-        missing = {k: v for k, v in self.state_dict().items()
-                   if k.startswith("discriminator.classifier.") and k not in state}
+        head = self.discriminator.classifier.state_dict(prefix="discriminator.classifier.")
+        missing = {k: v for k, v in head.items() if k not in state}
         if not missing:
             return
         state.update(missing)
