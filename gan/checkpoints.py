@@ -28,7 +28,7 @@ from pathlib import Path
 
 import torch
 
-from gan.export import read_card
+from gan.export import WEIGHTS_FILE, read_card
 from gan.fetch import FetchError, remote_folder, why
 from gan.generator_check import (LoadRefused, check_forward, check_shapes, checked_config,
                                  planned_tensors, read_config, safetensors_shapes)
@@ -36,7 +36,6 @@ from gan.limits import public_mode, shown
 from gan.nets import Generator
 
 BUNDLED_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
-WEIGHTS_FILE = "model.safetensors"
 RUN_PREFIX = "run:"
 RUN_EXPORTS = ("export", "live")  # in a run folder, in this order: the final export, the live snapshot
 

@@ -1,7 +1,7 @@
 """The one export format: a `from_pretrained` folder with samples and a model card.
 
     <folder>/config.json        generator constructor arguments (PyTorchModelHubMixin)
-    <folder>/model.safetensors  EMA generator weights
+    <folder>/model.safetensors  EMA generator weights (float32; parameters float16 with --half)
     <folder>/card.json          facts: dataset, training command, epochs, metrics
     <folder>/README.md          human-readable model card rendered from card.json
     <folder>/samples.png        one row per class, fixed noise
@@ -12,7 +12,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from copy import deepcopy
 from pathlib import Path
+
+import torch
 
 from gan import quality
 from gan.card_text import plain
@@ -22,7 +25,9 @@ from gan.nets import Generator
 from gan.sampling import class_rows, standing_stats
 
 CARD_FILE = "card.json"
-FACT_KEYS = ("dataset", "arch", "architecture", "loss", "epochs", "steps", "command", "selected")
+FACT_KEYS = ("dataset", "arch", "architecture", "loss", "epochs", "steps", "command", "selected", "weights")
+WEIGHTS_FILE = "model.safetensors"
+HALF = "float16 parameters, loaded as float32"
 
 
 def samples_image(generator: Generator, per_class: int = 8, seed: int = 0):
@@ -67,14 +72,40 @@ def render_card(card: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def export_generator(generator: Generator, folder: str | Path, card: dict, in_place: bool = False) -> Path:
+def half_rounded(generator: Generator) -> Generator:
+    """A copy whose parameters are rounded to float16 and kept float32: the generator a `half`
+    export loads as, so its samples.png shows what a user gets. Buffers (batch-norm statistics)
+    stay as they are."""
+    copy = deepcopy(generator)
+    with torch.no_grad():
+        for p in copy.parameters():
+            p.copy_(p.half())
+    return copy
+
+
+def save_half(generator: Generator, path: Path) -> None:
+    """`generator`'s state with its parameters stored as float16 (half the file); the one loader
+    copies them into float32 tensors (`load_state_dict` casts)."""
+    from safetensors.torch import save_file
+
+    params = {name for name, _ in generator.named_parameters()}
+    state = {k: (v.half() if k in params else v).contiguous() for k, v in generator.state_dict().items()}
+    save_file(state, path, metadata={"format": "pt"})
+
+
+def export_generator(generator: Generator, folder: str | Path, card: dict, in_place: bool = False,
+                     half: bool = False) -> Path:
     """Write the export folder atomically: a temp folder renamed into place, or with `in_place`
     (a folder rewritten while others load it: a run's live snapshot) file by file, each replaced
-    atomically, so a reader never finds the folder missing or a file half-written."""
+    atomically, so a reader never finds the folder missing or a file half-written. `half` stores
+    the parameters as float16: a file half the size, for bundling (the card says so)."""
     folder = Path(folder)
     tmp = folder.with_name(folder.name + f".tmp{os.getpid()}")
-    generator = generator.eval()
+    generator = half_rounded(generator.eval()) if half else generator.eval()
+    card = {**card, "weights": HALF} if half else {k: v for k, v in card.items() if k != "weights"}
     generator.save_pretrained(tmp)
+    if half:
+        save_half(generator, tmp / WEIGHTS_FILE)
     save_png(samples_image(generator), tmp / "samples.png")
     (tmp / CARD_FILE).write_text(json.dumps(card, indent=2, default=str))
     (tmp / "README.md").write_text(render_card(card))
@@ -119,11 +150,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--command", help="how it was trained, for the card")
     parser.add_argument("--standing-stats", action="store_true",
                         help="recompute the batch-norm statistics (gan.sampling.standing_stats)")
+    parser.add_argument("--half", action="store_true",
+                        help="store the parameters as float16: half the file, loaded as float32")
     args = parser.parse_args(argv)
     ckpt = load_checkpoint(args.ckpt)
     card = {**ckpt.card, **{k: v for k, v in (("title", args.title), ("command", args.command)) if v}}
     generator = standing_stats(ckpt.generator) if args.standing_stats else ckpt.generator
-    print(f"exported {export_generator(generator, args.folder, card)}")
+    print(f"exported {export_generator(generator, args.folder, card, half=args.half)}")
 
 
 if __name__ == "__main__":

@@ -101,6 +101,34 @@ def test_export_cli_gives_a_round_one_checkpoint_standing_statistics(tmp_path, c
     assert json.loads((tmp_path / "standing" / "card.json").read_text())["title"] == "T"
 
 
+def test_half_export_is_half_the_file_and_loads_as_its_samples_show(tmp_path):
+    from safetensors import safe_open
+
+    from gan.export import HALF, export_generator, half_rounded, main, read_card
+    from gan.nets import Generator
+
+    torch.manual_seed(0)
+    g = Generator("resnet", latent_dim=16, num_classes=10, img_shape=(1, 28, 28), width=16).eval()
+    export_generator(g, tmp_path / "full", {"title": "t"})
+    main([str(tmp_path / "full"), str(tmp_path / "half"), "--half"])
+    weights = tmp_path / "half" / "model.safetensors"
+    assert weights.stat().st_size < 0.55 * (tmp_path / "full" / "model.safetensors").stat().st_size
+    with safe_open(weights, "pt") as f:
+        dtypes = {k: f.get_tensor(k).dtype for k in f.keys()}
+    params = {name for name, _ in g.named_parameters()}
+    assert {dtypes[k] for k in params} == {torch.float16}
+    assert torch.float16 not in {dtypes[k] for k in dtypes.keys() - params}  # batch-norm buffers
+    loaded = load_generator(tmp_path / "half")
+    assert {p.dtype for p in loaded.parameters()} == {torch.float32}
+    assert same_outputs(loaded, half_rounded(g))  # what samples.png was drawn with
+    z, y = torch.randn(8, 16), torch.arange(8)
+    with torch.no_grad():
+        assert 0 < (loaded(z, y) - g(z, y)).abs().max() < 1e-2
+    assert read_card(tmp_path / "half")["weights"] == HALF
+    main([str(tmp_path / "half"), str(tmp_path / "again")])  # a float32 re-export drops the note
+    assert "weights" not in read_card(tmp_path / "again")
+
+
 def test_run_folder_prefers_export_then_latest_ckpt(tiny_export, tmp_path):
     run = tmp_path / "run"
     _lightning_ckpt(run / "checkpoints" / "last.ckpt")
