@@ -75,10 +75,13 @@ def render_card(card: dict) -> str:
 def half_rounded(generator: Generator) -> Generator:
     """A copy whose parameters are rounded to float16 and kept float32: the generator a `half`
     export loads as, so its samples.png shows what a user gets. Buffers (batch-norm statistics)
-    stay as they are."""
+    stay as they are. Refuses weights beyond float16's range rather than storing infinities."""
     copy = deepcopy(generator)
     with torch.no_grad():
-        for p in copy.parameters():
+        for name, p in copy.named_parameters():
+            if not torch.isfinite(p.half()).all():
+                raise ValueError(f"--half: {name} has values beyond float16's range "
+                                 f"(|x| > {torch.finfo(torch.float16).max:,.0f}); export in float32")
             p.copy_(p.half())
     return copy
 

@@ -127,6 +127,11 @@ def test_half_export_is_half_the_file_and_loads_as_its_samples_show(tmp_path):
     assert read_card(tmp_path / "half")["weights"] == HALF
     main([str(tmp_path / "half"), str(tmp_path / "again")])  # a float32 re-export drops the note
     assert "weights" not in read_card(tmp_path / "again")
+    with torch.no_grad():
+        next(g.parameters()).view(-1)[0] = 1e6
+    with pytest.raises(ValueError, match="beyond float16's range"):
+        export_generator(g, tmp_path / "big", {}, half=True)
+    assert not (tmp_path / "big").exists()
 
 
 def test_run_folder_prefers_export_then_latest_ckpt(tiny_export, tmp_path):
