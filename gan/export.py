@@ -79,10 +79,11 @@ def half_rounded(generator: Generator) -> Generator:
     copy = deepcopy(generator)
     with torch.no_grad():
         for name, p in copy.named_parameters():
-            if not torch.isfinite(p.half()).all():
+            rounded = p.half()
+            if not torch.isfinite(rounded).all():
                 raise ValueError(f"--half: {name} has values beyond float16's range "
                                  f"(|x| > {torch.finfo(torch.float16).max:,.0f}); export in float32")
-            p.copy_(p.half())
+            p.copy_(rounded)
     return copy
 
 
