@@ -51,8 +51,7 @@ class GANModule(pl.LightningModule):
                  beta1: float = 0.0, beta2: float = 0.9, d_steps: int = 1,
                  ema_decay: float = 0.999, ms_weight: float = 0.0, channels_last: bool = False,
                  augment: str = "", standing_stats: bool = True,
-                 lr_decay_start: int = 0, lr_decay_batches: int = 0, ac_weight: float = 0.0,
-                 mbstd: bool = False):
+                 lr_decay_start: int = 0, lr_decay_batches: int = 0, ac_weight: float = 0.0):
         super().__init__()
         if loss not in losses.LOSSES:
             raise ValueError(f"unknown loss {loss!r}; choose one of {losses.LOSSES}")
@@ -69,7 +68,7 @@ class GANModule(pl.LightningModule):
         self.automatic_optimization = False
         self.generator = Generator(arch, latent_dim, num_classes, img_shape, class_names, g_width)
         self.discriminator = build_discriminator(arch, num_classes, img_shape, d_width, spectral_norm,
-                                                 classifier=ac_weight > 0, mbstd=mbstd)
+                                                 classifier=ac_weight > 0)
         self.g_ema = copy.deepcopy(self.generator).eval().requires_grad_(False)
         if channels_last:  # faster convolutions on CPU (oneDNN); the EMA copy keeps the default layout
             self.generator.to(memory_format=torch.channels_last)
@@ -174,23 +173,17 @@ class GANModule(pl.LightningModule):
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         self.g_updates = int(checkpoint.get("g_updates", 0))
-        self._add_new_d_parts(checkpoint)
+        if self.hparams.ac_weight:
+            self._add_class_head(checkpoint)
 
-    # D's optional parts, registered last, so a run saved without them can resume into them
-    OPTIONAL_D_PARTS = ("discriminator.classifier.", "discriminator.mbstd.")
-
-    def _add_new_d_parts(self, checkpoint: dict) -> None:
-        """Resuming a run saved without D's class head (`ac_weight`) or class spread (`mbstd`):
-        the new parts start as initialised (no Adam state); everything else resumes as saved."""
+    def _add_class_head(self, checkpoint: dict) -> None:
+        """Resuming a run saved without D's class head: the head starts fresh (its weights as
+        initialised, no Adam state); everything else resumes as saved."""
         state = checkpoint["state_dict"]
-        ours = self.discriminator.state_dict(prefix="discriminator.")
-        missing = {k: v for k, v in ours.items() if k not in state and k.startswith(self.OPTIONAL_D_PARTS)}
+        head = self.discriminator.classifier.state_dict(prefix="discriminator.classifier.")
+        missing = {k: v for k, v in head.items() if k not in state}
         if not missing:
             return
-        keys = list(ours)
-        if any(k in state for k in keys[min(map(keys.index, missing)):]):  # Adam state is positional
-            raise ValueError("this checkpoint's D has a later optional part but not an earlier one; "
-                             "resume with the parts it was saved with")
         state.update(missing)
         for opt_state in checkpoint.get("optimizer_states", [])[1:2]:  # [opt_g, opt_d]
             ids = opt_state["param_groups"][0]["params"]

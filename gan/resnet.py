@@ -98,27 +98,13 @@ class DBlock(nn.Module):
         return self._pool(h) + skip
 
 
-def class_spread(h: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Per image, the standard deviation of the pooled features h (N, C) over the batch's
-    images of its class, averaged over channels (N,); 0 for an image alone in its class.
-    A class-conditional minibatch standard deviation (Karras et al. 2018): D can tell a
-    batch whose images of one class are too alike, so G is pushed towards variety."""
-    onehot = F.one_hot(labels, int(labels.max()) + 1).to(h.dtype)  # (N, K)
-    count = onehot.sum(dim=0)  # (K,)
-    mean = onehot.T @ h / count.clamp(min=1)[:, None]  # (K, C)
-    var = onehot.T @ (h - mean[labels]).square() / (count - 1).clamp(min=1)[:, None]
-    spread = (var + 1e-8).sqrt().mean(dim=1)  # (K,)
-    return torch.where(count > 1, spread, torch.zeros_like(spread))[labels]
-
-
 class ResNetProjectionDiscriminator(nn.Module):
     """n down blocks (W, 2W, ... channels), one more at the base side, ReLU, global sum pool;
     score = w.h + <embed(y), h> (projection, Miyato & Koyama 2018). Spectral norm throughout.
-    With `classifier`, a linear class head on the same pooled features (`model.ac_weight`); with
-    `mbstd`, a learned multiple of `class_spread` (`model.mbstd`)."""
+    With `classifier`, a linear class head on the same pooled features (`model.ac_weight`)."""
 
     def __init__(self, num_classes: int, img_shape: tuple[int, int, int], width: int = 32,
-                 classifier: bool = False, mbstd: bool = False):
+                 classifier: bool = False):
         super().__init__()
         _, n = stages(img_shape[1])
         channels = [img_shape[0]] + [width * 2 ** min(i, 3) for i in range(n)]
@@ -130,17 +116,12 @@ class ResNetProjectionDiscriminator(nn.Module):
         nn.init.xavier_uniform_(self.embed.parametrizations.weight.original)
         # registered last, so its parameters come after those of a checkpoint saved without it
         self.classifier = spectral_norm(_xavier(nn.Linear(channels[-1], num_classes))) if classifier else None
-        # a submodule registered last (a module's own parameters would come first); 0 = a no-op at the start
-        self.mbstd = nn.Linear(1, 1, bias=False) if mbstd else None
-        if mbstd:
-            nn.init.zeros_(self.mbstd.weight)
 
     def features(self, img: torch.Tensor) -> torch.Tensor:
         return F.relu(self.blocks(img)).sum(dim=(2, 3))  # (N, C) global sum pooling
 
     def score(self, h: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        s = self.linear(h).squeeze(1) + (self.embed(labels) * h).sum(dim=1)  # (N,)
-        return s if self.mbstd is None else s + self.mbstd(class_spread(h, labels)[:, None]).squeeze(1)
+        return self.linear(h).squeeze(1) + (self.embed(labels) * h).sum(dim=1)  # (N,)
 
     def forward(self, img: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return self.score(self.features(img), labels)

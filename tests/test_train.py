@@ -222,30 +222,6 @@ def test_a_run_resumes_into_a_class_head_on_d(tmp_path):
     assert any(r.get("train/ac_real") for r in rows) and any(r.get("train/ac_fake") for r in rows)
 
 
-def test_a_run_resumes_into_the_class_spread_on_d(tmp_path):
-    """`model.mbstd` on a run saved with a class head but no class spread: the spread's weight
-    starts at 0 (a no-op), is trained and gets Adam state; the head resumes as saved."""
-    first = train(compose_cfg(tmp_path / "a", [*TINY_RUN, "logger=csv", "model=resnet", "model.ac_weight=0.5"]))
-    second = train(compose_cfg(tmp_path / "b", [*TINY_RUN, "logger=csv", "model=resnet", "trainer.max_epochs=2",
-                                                "model.ac_weight=0.5", "model.mbstd=true",
-                                                f"ckpt_path={first / 'checkpoints' / 'last.ckpt'}"]))
-    ckpt = torch.load(second / "checkpoints" / "last.ckpt", weights_only=True)
-    assert ckpt["g_updates"] == 16 and ckpt["state_dict"]["discriminator.mbstd.weight"].item() != 0.0
-    d_state = ckpt["optimizer_states"][1]
-    assert len(d_state["state"]) == len(d_state["param_groups"][0]["params"])
-
-
-def test_class_spread_is_the_within_class_std_and_zero_alone():
-    from gan.resnet import class_spread
-
-    h = torch.tensor([[0.0, 2.0], [2.0, 2.0], [5.0, 5.0], [1.0, 1.0], [1.0, 1.0]])
-    labels = torch.tensor([0, 0, 1, 2, 2])
-    spread = class_spread(h, labels)
-    # class 0: per-channel std (sample) sqrt(2) and 0 -> mean sqrt(2)/2; class 1 alone: 0; class 2 identical: ~0
-    assert spread[:2].tolist() == pytest.approx([2 ** 0.5 / 2] * 2, abs=1e-4)
-    assert spread[2].item() == 0.0 and spread[3:].max().item() < 1e-3
-
-
 def test_a_class_head_needs_the_residual_discriminator():
     with pytest.raises(ValueError, match="needs arch resnet"):
         GANModule(arch="conv", ac_weight=0.1)
