@@ -37,3 +37,9 @@ def mode_seeking(fake_a: torch.Tensor, fake_b: torch.Tensor, z_a: torch.Tensor, 
     """
     ratio = (fake_a - fake_b).abs().flatten(1).mean(1) / (z_a - z_b).abs().mean(1)
     return 1.0 / (ratio.mean() + eps)
+
+
+def class_pull(ce: torch.Tensor, margin: float = 0.0) -> torch.Tensor:
+    """G's class-head term from per-image cross-entropies (N,): images the head already places
+    with -log p <= margin add nothing, so only unclear ones are pulled towards their class."""
+    return (ce - margin).clamp(min=0).mean()

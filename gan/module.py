@@ -51,7 +51,8 @@ class GANModule(pl.LightningModule):
                  beta1: float = 0.0, beta2: float = 0.9, d_steps: int = 1,
                  ema_decay: float = 0.999, ms_weight: float = 0.0, channels_last: bool = False,
                  augment: str = "", standing_stats: bool = True,
-                 lr_decay_start: int = 0, lr_decay_batches: int = 0, ac_weight: float = 0.0):
+                 lr_decay_start: int = 0, lr_decay_batches: int = 0, ac_weight: float = 0.0,
+                 ac_margin: float = 0.0):
         super().__init__()
         if loss not in losses.LOSSES:
             raise ValueError(f"unknown loss {loss!r}; choose one of {losses.LOSSES}")
@@ -59,8 +60,8 @@ class GANModule(pl.LightningModule):
             raise ValueError("d_steps must be >= 1")
         if ms_weight < 0:
             raise ValueError("ms_weight must be >= 0")
-        if ac_weight < 0:
-            raise ValueError("ac_weight must be >= 0")
+        if ac_weight < 0 or ac_margin < 0:
+            raise ValueError("ac_weight and ac_margin must be >= 0")
         if lr_decay_start < 0 or lr_decay_batches < 0:
             raise ValueError("lr_decay_start and lr_decay_batches must be >= 0")
         self.policy = check_policy(augment)  # DiffAugment on every D input; "" = off
@@ -90,14 +91,14 @@ class GANModule(pl.LightningModule):
         opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=self.hparams.lr_d, betas=betas)
         return opt_g, opt_d
 
-    def _score(self, images: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | float]:
+    def _score(self, images: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """D's raw scores (N,) of (augmented, when `augment` is set) images and, with `ac_weight`,
-        the cross-entropy of D's class head against `labels` (0 without)."""
+        the cross-entropy of D's class head against `labels`, per image (N,) (None without)."""
         images = diff_augment(images, self.policy)
         if not self.hparams.ac_weight:
-            return self.discriminator(images, labels), 0.0
+            return self.discriminator(images, labels), None
         h = self.discriminator.features(images)
-        ce = F.cross_entropy(self.discriminator.classifier(h).float(), labels)
+        ce = F.cross_entropy(self.discriminator.classifier(h).float(), labels, reduction="none")
         return self.discriminator.score(h, labels), ce
 
     def _noise(self, n: int) -> torch.Tensor:
@@ -116,14 +117,15 @@ class GANModule(pl.LightningModule):
             fake = self.generator(self._noise(len(real)), labels)
         (d_real, ce_real), (d_fake, _) = self._score(real, labels), self._score(fake, labels)
         # the class head (ac_weight) learns from real images only; G is pulled towards its classes
-        loss_d = losses.d_loss(kind, d_real, d_fake) + self.hparams.ac_weight * ce_real
+        loss_d = losses.d_loss(kind, d_real, d_fake)
+        if self.hparams.ac_weight:
+            loss_d = loss_d + self.hparams.ac_weight * ce_real.mean()
+            self.log("train/ac_real", ce_real.mean())
         opt_d.zero_grad(set_to_none=True)
         self.manual_backward(loss_d)
         opt_d.step()
         self.log("train/d_loss", loss_d, prog_bar=True)
         self.log_dict({"train/d_real": d_real.mean(), "train/d_fake": d_fake.mean()})
-        if self.hparams.ac_weight:
-            self.log("train/ac_real", ce_real)
 
         # --- generator: one update every d_steps discriminator updates
         if (batch_idx + 1) % self.hparams.d_steps:
@@ -154,9 +156,10 @@ class GANModule(pl.LightningModule):
         z = self._noise(len(labels))
         fake = self.generator(z, labels)
         score, ce = self._score(fake, labels)
-        loss = losses.g_loss(self.hparams.loss, score) + self.hparams.ac_weight * ce
+        loss = losses.g_loss(self.hparams.loss, score)
         if self.hparams.ac_weight:
-            self.log("train/ac_fake", ce)
+            loss = loss + self.hparams.ac_weight * losses.class_pull(ce, self.hparams.ac_margin)
+            self.log("train/ac_fake", ce.mean())
         if half:
             ms = losses.mode_seeking(fake[:half], fake[half:], z[:half], z[half:])
             self.log("train/ms_loss", ms)

@@ -30,3 +30,14 @@ def test_mode_seeking_gradient_pushes_images_apart():
 def test_negative_mode_seeking_weight_is_refused():
     with pytest.raises(ValueError, match="ms_weight"):
         GANModule(ms_weight=-1.0)
+
+
+def test_class_pull_leaves_images_the_head_already_places_alone():
+    from gan.losses import class_pull
+
+    ce = torch.tensor([0.05, 0.3], requires_grad=True)
+    assert class_pull(ce).item() == pytest.approx(0.175)  # margin 0: the plain mean
+    pull = class_pull(ce, 0.1)
+    assert pull.item() == pytest.approx(0.1)  # (0 + 0.2) / 2
+    pull.backward()
+    assert ce.grad.tolist() == [0.0, 0.5]  # no gradient through the confident image
