@@ -41,3 +41,18 @@ def test_class_pull_leaves_images_the_head_already_places_alone():
     assert pull.item() == pytest.approx(0.1)  # (0 + 0.2) / 2
     pull.backward()
     assert ce.grad.tolist() == [0.0, 0.5]  # no gradient through the confident image
+
+
+def test_the_class_margin_reaches_the_generator_loss():
+    """`ac_margin` larger than any cross-entropy leaves only the adversarial term; 0 adds the pull."""
+    module = GANModule(arch="resnet", latent_dim=8, ac_weight=1.0, ac_margin=100.0).eval()  # no power iterations
+    labels = torch.arange(4)
+    torch.manual_seed(0)
+    with_margin = module._generator_loss(labels).item()
+    torch.manual_seed(0)
+    score, _ = module._score(module.generator(module._noise(4), labels), labels)
+    module.hparams.ac_margin = 0.0
+    torch.manual_seed(0)
+    without = module._generator_loss(labels).item()
+    assert with_margin == pytest.approx(-score.mean().item(), abs=1e-5)
+    assert without > with_margin + 1.0  # an untrained head: cross-entropy near log 10
