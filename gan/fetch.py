@@ -119,17 +119,24 @@ def wandb_folder(ref: str) -> Path:
 # ---------------------------------------------------------------- one fetch, timed and remembered
 
 
+def _timed_out() -> str:
+    return f"no answer within {fetch_timeout_s():g} s (GAN_FETCH_TIMEOUT); try again in a minute"
+
+
 def why(e: Exception) -> str:
     """A short message for a client's failure, without its server's response text."""
     name = type(e).__name__
     if isinstance(e, (FetchError, LoadRefused)):
         return str(e)
+    # the client's own timeout (httpx/requests, same limit) can fire before the pool's: one message
+    if any("Timeout" in cls.__name__ for cls in type(e).__mro__):
+        return _timed_out()
     if name in ("RepositoryNotFoundError", "GatedRepoError", "DisabledRepoError"):
         return "repository not found on the Hugging Face Hub (or it is private or gated)"
     if name == "RevisionNotFoundError":
         return "revision not found in the repository"
     if name in ("LocalEntryNotFoundError", "OfflineModeIsEnabled") or isinstance(
-            e, (ConnectionError, TimeoutError)):
+            e, ConnectionError):
         return "not reachable and not in the local cache (no network?)"
     first = str(e).strip().splitlines()[0][:200] if str(e).strip() else ""
     if public_mode() or not first:
@@ -154,8 +161,7 @@ def _timed(text: str) -> Path:
     try:
         return future.result(timeout=fetch_timeout_s())
     except TimeoutError:
-        raise FetchError(f"no answer within {fetch_timeout_s():g} s (GAN_FETCH_TIMEOUT); "
-                         "try again in a minute") from None
+        raise FetchError(_timed_out()) from None
 
 
 def _remember(text: str, folder: Path | None, error: str | None) -> None:

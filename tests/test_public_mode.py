@@ -447,6 +447,17 @@ def test_hub_a_slow_repo_times_out_and_generate_is_not_held_up(hub_app):
     assert "no answer within 5 s (GAN_FETCH_TIMEOUT)" in done[0]
 
 
+def test_a_clients_own_timeout_reads_like_the_fetch_limit(monkeypatch):
+    # the Hub client times out at the same limit as the fetch pool; whichever fires first, one message
+    import httpx
+    import requests
+
+    monkeypatch.setenv("GAN_FETCH_TIMEOUT", "5")
+    for e in (httpx.ReadTimeout("read"), requests.exceptions.ReadTimeout("read"), TimeoutError()):
+        assert fetch.why(e) == "no answer within 5 s (GAN_FETCH_TIMEOUT); try again in a minute"
+    assert fetch.why(ConnectionError("down")).startswith("not reachable")
+
+
 def test_hub_a_reference_is_asked_again_at_most_once_a_minute(hub_app):
     hub, client, _ = hub_app
     load(client(), "hf:someone/second")
