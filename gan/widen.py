@@ -105,6 +105,8 @@ class Widener:
 
 def widen_checkpoint(ckpt: dict, width: int, noise: float = 0.01, seed: int = 0) -> dict:
     """A Lightning checkpoint of a resnet GAN run, its generator widened to `width` (in place)."""
+    if not {"hyper_parameters", "state_dict", "optimizer_states"} <= set(ckpt):
+        raise ValueError("not a training checkpoint (a run's checkpoints/last.ckpt)")
     hp = ckpt["hyper_parameters"]
     if hp.get("arch") != "resnet":
         raise ValueError(f"only the resnet generator widens (this run is {hp.get('arch')!r})")
@@ -134,7 +136,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--noise", type=float, default=0.01, help="noise on the copies, x the weight's std")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    ckpt = torch.load(args.source, weights_only=True, map_location="cpu")
+    if not args.source.is_file():
+        parser.exit(2, f"gan.widen: {args.source} is not a file (a run's checkpoints/last.ckpt)\n")
+    try:
+        ckpt = torch.load(args.source, weights_only=True, map_location="cpu")
+    except Exception as err:  # noqa: BLE001 - any unreadable file reads the same to the user
+        parser.exit(2, f"gan.widen: cannot read {args.source} as a checkpoint ({type(err).__name__})\n")
     try:
         widen_checkpoint(ckpt, args.width, args.noise, args.seed)
     except ValueError as err:

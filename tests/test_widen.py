@@ -52,10 +52,17 @@ def test_a_widened_run_resumes_at_the_new_width(run, tmp_path, capsys):
     assert load_generator(second / "export").body.blocks[-1].conv2.out_channels == 16
 
 
-def test_widening_refuses_other_nets_and_narrower_widths(run, tmp_path):
+def test_widening_refuses_other_nets_and_narrower_widths(run, tmp_path, capsys):
     ckpt = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)
     with pytest.raises(ValueError, match="not wider than the run's g_width 8"):
         widen_checkpoint(ckpt, 8)
+    with pytest.raises(ValueError, match="not a training checkpoint"):
+        widen_checkpoint({"state_dict": ckpt["state_dict"]}, 16)
+    for source in (run / "export", run / "export" / "model.safetensors"):  # a folder, not a pickle
+        with pytest.raises(SystemExit) as exit_:
+            main([str(source), str(tmp_path / "x.ckpt"), "--width", "16"])
+        assert exit_.value.code == 2 and not (tmp_path / "x.ckpt").exists()
+    assert "gan.widen:" in capsys.readouterr().err
     conv = train(compose_cfg(tmp_path, [*TINY_RUN, "logger=csv", "model=conv"]))
     with pytest.raises(ValueError, match="only the resnet generator widens"):
         widen_checkpoint(torch.load(conv / "checkpoints" / "last.ckpt", weights_only=True), 16)
