@@ -67,6 +67,14 @@ def layer_plan(n_blocks: int) -> dict[str, tuple[tuple[str, str] | None, str | N
     return plan | {"out.0": ((prev, "plain"), None), "out.2": (None, prev)}
 
 
+def channel_widths(g: Generator) -> dict[str, int]:
+    """Channels per map of `layer_plan`: the first linear layer's, then each block's inside and out."""
+    widths = {"c": g.body.blocks[0].norm1.bn.num_features}
+    for i, block in enumerate(g.body.blocks):
+        widths |= {f"h{i}": block.conv1.out_channels, f"b{i}": block.conv2.out_channels}
+    return widths
+
+
 class Widener:
     """The maps for one old -> new generator pair; `tensor` widens any G tensor by its name."""
 
@@ -74,11 +82,8 @@ class Widener:
         gen = torch.Generator().manual_seed(seed)
         self.noise, self.gen, self.area = noise, gen, old.body.base ** 2
         self.plan = layer_plan(len(old.body.blocks))
-        widths = {"c": lambda g: g.body.blocks[0].norm1.bn.num_features}
-        for i in range(len(old.body.blocks)):
-            widths[f"h{i}"] = lambda g, i=i: g.body.blocks[i].conv1.out_channels
-            widths[f"b{i}"] = lambda g, i=i: g.body.blocks[i].conv2.out_channels
-        self.maps = {k: channel_map(w(old), w(new), gen) for k, w in widths.items()}
+        new_widths = channel_widths(new)
+        self.maps = {k: channel_map(w, new_widths[k], gen) for k, w in channel_widths(old).items()}
         self.noises: dict[str, torch.Tensor] = {}  # one draw per weight, shared by G and its EMA
 
     def tensor(self, name: str, t: torch.Tensor, power: int = 1, noisy: bool = True) -> torch.Tensor:

@@ -1,8 +1,6 @@
 """Widening a run's generator (gan.widen) on a real tiny MNIST run: same images before noise,
 a checkpoint that resumes at the new width."""
 
-import copy
-
 import pytest
 import torch
 
@@ -18,10 +16,11 @@ def run(tmp_path_factory):
     return train(compose_cfg(tmp_path_factory.mktemp("widen"), [*TINY_RUN, "logger=csv", "model=resnet"]))
 
 
-def ema_generator(ckpt: dict) -> Generator:
-    g = Generator(**ckpt["generator"]["config"])
-    g.load_state_dict({k.removeprefix("g_ema."): v for k, v in ckpt["state_dict"].items() if k.startswith("g_ema.")})
-    return g.eval()
+def widened(run, target, width: int, noise: float) -> tuple[dict, Generator]:
+    """The run's last.ckpt widened, saved to `target`, and its EMA generator as the app loads it."""
+    ckpt = widen_checkpoint(torch.load(run / "checkpoints" / "last.ckpt", weights_only=True), width, noise=noise)
+    torch.save(ckpt, target)
+    return ckpt, load_generator(target)
 
 
 def images(g: Generator) -> torch.Tensor:
@@ -29,14 +28,12 @@ def images(g: Generator) -> torch.Tensor:
         return g(torch.randn(20, 8, generator=torch.Generator().manual_seed(1)), torch.arange(20) % 10)
 
 
-def test_widening_keeps_the_images_and_noise_parts_the_copies(run):
-    ckpt = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)
-    old = images(ema_generator(ckpt))
-    exact = widen_checkpoint(copy.deepcopy(ckpt), 12, noise=0.0)
-    g = ema_generator(exact)
+def test_widening_keeps_the_images_and_noise_parts_the_copies(run, tmp_path):
+    old = images(load_generator(run / "checkpoints" / "last.ckpt"))
+    exact, g = widened(run, tmp_path / "exact.ckpt", 12, noise=0.0)
     assert g.body.blocks[0].conv1.out_channels == 24 and exact["hyper_parameters"]["g_width"] == 12
     assert torch.allclose(images(g), old, atol=1e-5)
-    noisy = ema_generator(widen_checkpoint(copy.deepcopy(ckpt), 12, noise=0.05))
+    _, noisy = widened(run, tmp_path / "noisy.ckpt", 12, noise=0.05)
     assert 0 < (images(noisy) - old).abs().max() < 0.5
     assert not torch.equal(noisy.body.blocks[0].conv1.weight[8:], g.body.blocks[0].conv1.weight[8:])
 
