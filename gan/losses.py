@@ -43,3 +43,11 @@ def class_pull(ce: torch.Tensor, margin: float = 0.0) -> torch.Tensor:
     """G's class-head term from per-image cross-entropies (N,): images the head already places
     with -log p <= margin add nothing, so only unclear ones are pulled towards their class."""
     return (ce - margin).clamp(min=0).mean()
+
+
+def covering(fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+    """Coverage term (IMLE, Li & Malik 2019; Inclusive GAN, Yu et al. 2020): the mean squared
+    pixel distance between each real image and the image of the noise, of several tried, that
+    came nearest to it (`GANModule._covering_noise`), so every real image pulls its nearest
+    sample towards it: the modes the adversarial loss leaves out are pulled in."""
+    return (fake.float() - real.float()).pow(2).flatten(1).mean(1).mean()

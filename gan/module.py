@@ -52,7 +52,7 @@ class GANModule(pl.LightningModule):
                  ema_decay: float = 0.999, ms_weight: float = 0.0, channels_last: bool = False,
                  augment: str = "", standing_stats: bool = True,
                  lr_decay_start: int = 0, lr_decay_batches: int = 0, ac_weight: float = 0.0,
-                 ac_margin: float = 0.0):
+                 ac_margin: float = 0.0, cover_weight: float = 0.0, cover_pool: int = 8):
         super().__init__()
         if loss not in losses.LOSSES:
             raise ValueError(f"unknown loss {loss!r}; choose one of {losses.LOSSES}")
@@ -62,6 +62,8 @@ class GANModule(pl.LightningModule):
             raise ValueError("ms_weight must be >= 0")
         if ac_weight < 0 or ac_margin < 0:
             raise ValueError("ac_weight and ac_margin must be >= 0")
+        if cover_weight < 0 or cover_pool < 1:
+            raise ValueError("cover_weight must be >= 0 and cover_pool >= 1")
         if lr_decay_start < 0 or lr_decay_batches < 0:
             raise ValueError("lr_decay_start and lr_decay_batches must be >= 0")
         self.policy = check_policy(augment)  # DiffAugment on every D input; "" = off
@@ -130,7 +132,7 @@ class GANModule(pl.LightningModule):
         # --- generator: one update every d_steps discriminator updates
         if (batch_idx + 1) % self.hparams.d_steps:
             return
-        loss_g = self._generator_loss(labels)
+        loss_g = self._generator_loss(real, labels)
         opt_g.zero_grad(set_to_none=True)
         self.manual_backward(loss_g)
         opt_g.step()
@@ -147,24 +149,45 @@ class GANModule(pl.LightningModule):
         if self.hparams.lr_decay_batches:
             self.log("train/lr_factor", factor)
 
-    def _generator_loss(self, labels: torch.Tensor) -> torch.Tensor:
+    def _generator_loss(self, real: torch.Tensor, real_labels: torch.Tensor) -> torch.Tensor:
         """Adversarial G loss; with `ms_weight`, the batch's second half repeats the first half's
-        labels with new noise and the mode-seeking term compares the two halves."""
+        labels with new noise and the mode-seeking term compares the two halves; with
+        `cover_weight`, the same forward pass also draws, for each real image, the image of the
+        noise that came nearest to it (`_covering_noise`) and pulls it closer (`losses.covering`)."""
+        labels = real_labels
         half = len(labels) // 2 if self.hparams.ms_weight else 0
         if half:
             labels = labels[:half].repeat(2)
-        z = self._noise(len(labels))
+        z, n = self._noise(len(labels)), len(labels)
+        if self.hparams.cover_weight:  # one batch, so batch norm sees both parts together
+            z, labels = torch.cat([z, self._covering_noise(real, real_labels)]), torch.cat([labels, real_labels])
         fake = self.generator(z, labels)
+        fake, near, labels = fake[:n], fake[n:], labels[:n]
         score, ce = self._score(fake, labels)
         loss = losses.g_loss(self.hparams.loss, score)
         if self.hparams.ac_weight:
             loss = loss + self.hparams.ac_weight * losses.class_pull(ce, self.hparams.ac_margin)
             self.log("train/ac_fake", ce.mean())
         if half:
-            ms = losses.mode_seeking(fake[:half], fake[half:], z[:half], z[half:])
+            ms = losses.mode_seeking(fake[:half], fake[half:], z[:half], z[half:n])
             self.log("train/ms_loss", ms)
             loss = loss + self.hparams.ms_weight * ms
+        if self.hparams.cover_weight:
+            cover = losses.covering(near, real)
+            self.log("train/cover", cover)
+            loss = loss + self.hparams.cover_weight * cover
         return loss
+
+    @torch.no_grad()
+    def _covering_noise(self, real: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """For each real image, of `cover_pool` noises drawn for its class, the one whose image
+        lies nearest to it in pixels (N, latent_dim): IMLE's nearest-sample search. Drawn as
+        `cover_pool` batches shaped like the training batch (same labels), so batch norm sees
+        the statistics it trains with."""
+        z = self._noise(len(real) * self.hparams.cover_pool).view(self.hparams.cover_pool, len(real), -1)
+        dist = torch.stack([(self.generator(zi, labels).float() - real.float()).pow(2).flatten(1).sum(1)
+                            for zi in z])  # (cover_pool, N)
+        return z[dist.argmin(0), torch.arange(len(real))]
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["g_updates"] = self.g_updates

@@ -1,9 +1,9 @@
-"""The mode-seeking term: small when two noises give different images, and its gradient spreads them."""
+"""Generator terms besides the adversarial loss: mode seeking, the class pull and the coverage term."""
 
 import pytest
 import torch
 
-from gan.losses import mode_seeking
+from gan.losses import covering, mode_seeking
 from gan.module import GANModule
 
 
@@ -48,11 +48,40 @@ def test_the_class_margin_reaches_the_generator_loss():
     module = GANModule(arch="resnet", latent_dim=8, ac_weight=1.0, ac_margin=100.0).eval()  # no power iterations
     labels = torch.arange(4)
     torch.manual_seed(0)
-    with_margin = module._generator_loss(labels).item()
+    with_margin = module._generator_loss(torch.zeros(4, 1, 28, 28), labels).item()
     torch.manual_seed(0)
     score, _ = module._score(module.generator(module._noise(4), labels), labels)
     module.hparams.ac_margin = 0.0
     torch.manual_seed(0)
-    without = module._generator_loss(labels).item()
+    without = module._generator_loss(torch.zeros(4, 1, 28, 28), labels).item()
     assert with_margin == pytest.approx(-score.mean().item(), abs=1e-5)
     assert without > with_margin + 1.0  # an untrained head: cross-entropy near log 10
+
+
+def test_covering_noise_draws_images_nearer_the_real_ones_than_chance():
+    """IMLE's search: of 32 noises per real image, the chosen one's image lies nearer that image
+    than a fresh noise's does (argmax or a transposed pick would not)."""
+    torch.manual_seed(0)
+    module = GANModule(arch="resnet", latent_dim=8, g_width=8, cover_weight=1.0, cover_pool=32)
+    labels = torch.arange(8) % 10
+    real = module.generator(module._noise(8), labels).detach()
+    with torch.no_grad():
+        near = module.generator(module._covering_noise(real, labels), labels)
+        chance = module.generator(module._noise(8), labels)
+    assert covering(near, real) < 0.8 * covering(chance, real)
+
+
+def test_the_coverage_term_reaches_the_generator_loss():
+    module = GANModule(arch="resnet", latent_dim=8, g_width=8, d_width=8, cover_weight=0.0).eval()
+    labels, real = torch.arange(4), torch.zeros(4, 1, 28, 28)
+    torch.manual_seed(0)
+    without = module._generator_loss(real, labels).item()
+    module.hparams.cover_weight = 100.0
+    torch.manual_seed(0)
+    with_term = module._generator_loss(real, labels).item()
+    assert with_term > without + 1.0  # images in [-1, 1] against black: distance well above 0.01
+
+
+def test_negative_coverage_weight_is_refused():
+    with pytest.raises(ValueError, match="cover_weight"):
+        GANModule(cover_weight=-1.0)
