@@ -51,3 +51,11 @@ def covering(fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
     came nearest to it (`GANModule._covering_noise`), so every real image pulls its nearest
     sample towards it: the modes the adversarial loss leaves out are pulled in."""
     return (fake.float() - real.float()).pow(2).flatten(1).mean(1).mean()
+
+
+def r1_penalty(scores: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+    """R1 (Mescheder et al. 2018): the squared gradient norm of D's scores on real images, per
+    image, averaged; `real` must require grad and `scores` come from it. Keeps D flat around the
+    data, so G is not pushed off the real images it already draws."""
+    grad, = torch.autograd.grad(scores.float().sum(), real, create_graph=True)
+    return grad.float().pow(2).flatten(1).sum(1).mean()

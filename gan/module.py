@@ -52,7 +52,8 @@ class GANModule(pl.LightningModule):
                  ema_decay: float = 0.999, ms_weight: float = 0.0, channels_last: bool = False,
                  augment: str = "", standing_stats: bool = True,
                  lr_decay_start: int = 0, lr_decay_batches: int = 0, ac_weight: float = 0.0,
-                 ac_margin: float = 0.0, cover_weight: float = 0.0, cover_pool: int = 8):
+                 ac_margin: float = 0.0, cover_weight: float = 0.0, cover_pool: int = 8,
+                 r1_gamma: float = 0.0, r1_every: int = 1):
         super().__init__()
         if loss not in losses.LOSSES:
             raise ValueError(f"unknown loss {loss!r}; choose one of {losses.LOSSES}")
@@ -64,6 +65,8 @@ class GANModule(pl.LightningModule):
             raise ValueError("ac_weight and ac_margin must be >= 0")
         if cover_weight < 0 or cover_pool < 1:
             raise ValueError("cover_weight must be >= 0 and cover_pool >= 1")
+        if r1_gamma < 0 or r1_every < 1:
+            raise ValueError("r1_gamma must be >= 0 and r1_every >= 1")
         if lr_decay_start < 0 or lr_decay_batches < 0:
             raise ValueError("lr_decay_start and lr_decay_batches must be >= 0")
         self.policy = check_policy(augment)  # DiffAugment on every D input; "" = off
@@ -115,11 +118,18 @@ class GANModule(pl.LightningModule):
         self._set_learning_rates(opt_g, opt_d)
 
         # --- discriminator: real vs detached fake of the same classes
+        r1_now = self.hparams.r1_gamma and batch_idx % self.hparams.r1_every == 0
+        if r1_now:  # R1 needs D's gradient with respect to the real images
+            real = real.detach().requires_grad_(True)
         with torch.no_grad():
             fake = self.generator(self._noise(len(real)), labels)
         (d_real, ce_real), (d_fake, _) = self._score(real, labels), self._score(fake, labels)
         # the class head (ac_weight) learns from real images only; G is pulled towards its classes
         loss_d = losses.d_loss(kind, d_real, d_fake)
+        if r1_now:  # lazy (Karras et al. 2020): every r1_every-th step, weighted up by r1_every
+            r1 = losses.r1_penalty(d_real, real)
+            loss_d = loss_d + self.hparams.r1_gamma * self.hparams.r1_every / 2 * r1
+            self.log("train/r1", r1)
         if self.hparams.ac_weight:
             loss_d = loss_d + self.hparams.ac_weight * ce_real.mean()
             self.log("train/ac_real", ce_real.mean())

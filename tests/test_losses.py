@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from gan.losses import covering, mode_seeking
+from gan.losses import covering, mode_seeking, r1_penalty
 from gan.module import GANModule
 
 
@@ -85,3 +85,16 @@ def test_the_coverage_term_reaches_the_generator_loss():
 def test_negative_coverage_weight_is_refused():
     with pytest.raises(ValueError, match="cover_weight"):
         GANModule(cover_weight=-1.0)
+
+
+def test_r1_is_the_squared_gradient_norm_of_the_scores_on_real_images():
+    w = torch.tensor([3.0, 4.0])
+    real = torch.randn(5, 2, requires_grad=True)
+    assert r1_penalty(real @ w, real).item() == pytest.approx(25.0)  # |w|^2 for every image
+    assert r1_penalty((real ** 2).sum(1), real).item() == pytest.approx(4 * (real ** 2).sum(1).mean().item())
+
+
+def test_bad_r1_settings_are_refused():
+    for bad in ({"r1_gamma": -1.0}, {"r1_every": 0}):
+        with pytest.raises(ValueError, match="r1_"):
+            GANModule(**bad)

@@ -17,14 +17,14 @@ from gan.train import train
 
 def test_short_real_mnist_run_exports_and_logs(tmp_path):
     run = train(compose_cfg(tmp_path, [*TINY_RUN, "logger=csv", "model.loss=bce", "model.ms_weight=1.0",
-                                          "model.cover_weight=1.0"]))
+                                          "model.cover_weight=1.0", "model.r1_gamma=1.0", "model.r1_every=2"]))
     g = load_generator(run / "export")
     assert g.class_names == [str(i) for i in range(10)] and g.latent_dim == 8
     assert (run / "export" / "samples.png").stat().st_size > 1000
     assert (run / "samples" / "epoch_000.png").exists()
     rows = list(csv.DictReader(open(run / "csv" / "metrics.csv")))
     keys = set(rows[0])
-    assert {"train/g_loss", "train/d_loss", "train/d_real", "train/d_fake", "train/ms_loss", "train/cover"} <= keys
+    assert {"train/g_loss", "train/d_loss", "train/d_real", "train/d_fake", "train/ms_loss", "train/cover", "train/r1"} <= keys
     card = json.loads((run / "export" / "card.json").read_text())
     assert card["dataset"] == "mnist" and card["steps"] == 256 // 32 * 2
     # the Lightning checkpoint describes itself: loads with weights_only and no Hydra
