@@ -142,7 +142,7 @@ class GANModule(pl.LightningModule):
         # --- generator: one update every d_steps discriminator updates
         if (batch_idx + 1) % self.hparams.d_steps:
             return
-        loss_g = self._generator_loss(real, labels)
+        loss_g = self._generator_loss(real.detach(), labels)
         opt_g.zero_grad(set_to_none=True)
         self.manual_backward(loss_g)
         opt_g.step()
