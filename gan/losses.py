@@ -51,7 +51,7 @@ def covering(fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
     came nearest to it (`GANModule._covering_noise`), so every real image pulls its nearest
     sample towards it, meant to pull in the modes the adversarial loss leaves out (on MNIST, with
     8 candidates, it made digits more typical instead: README, tried table)."""
-    return (fake.float() - real.float()).pow(2).flatten(1).mean(1).mean()
+    return (fake.float() - real.float()).pow(2).mean()  # same-sized images: the mean of per-image means
 
 
 def r1_penalty(scores: torch.Tensor, real: torch.Tensor) -> torch.Tensor:

@@ -114,41 +114,46 @@ class GANModule(pl.LightningModule):
         if self.hparams.channels_last:
             real = real.contiguous(memory_format=torch.channels_last)
         opt_g, opt_d = self.optimizers()
-        kind = self.hparams.loss
         self._set_learning_rates(opt_g, opt_d)
 
-        # --- discriminator: real vs detached fake of the same classes
-        r1_now = self.hparams.r1_gamma and batch_idx % self.hparams.r1_every == 0
-        if r1_now:  # R1 needs D's gradient with respect to the real images
-            real = real.detach().requires_grad_(True)
-        with torch.no_grad():
-            fake = self.generator(self._noise(len(real)), labels)
-        (d_real, ce_real), (d_fake, _) = self._score(real, labels), self._score(fake, labels)
-        # the class head (ac_weight) learns from real images only; G is pulled towards its classes
-        loss_d = losses.d_loss(kind, d_real, d_fake)
-        if r1_now:  # lazy (Karras et al. 2020): every r1_every-th step, weighted up by r1_every
-            r1 = losses.r1_penalty(d_real, real)
-            loss_d = loss_d + self.hparams.r1_gamma * self.hparams.r1_every / 2 * r1
-            self.log("train/r1", r1)
-        if self.hparams.ac_weight:
-            loss_d = loss_d + self.hparams.ac_weight * ce_real.mean()
-            self.log("train/ac_real", ce_real.mean())
+        # --- discriminator: real vs detached fake of the same classes (R1 every r1_every-th step)
+        loss_d = self._discriminator_loss(real, labels, r1=batch_idx % self.hparams.r1_every == 0)
         opt_d.zero_grad(set_to_none=True)
         self.manual_backward(loss_d)
         opt_d.step()
         self.log("train/d_loss", loss_d, prog_bar=True)
-        self.log_dict({"train/d_real": d_real.mean(), "train/d_fake": d_fake.mean()})
 
         # --- generator: one update every d_steps discriminator updates
         if (batch_idx + 1) % self.hparams.d_steps:
             return
-        loss_g = self._generator_loss(real.detach(), labels)
+        loss_g = self._generator_loss(real, labels)
         opt_g.zero_grad(set_to_none=True)
         self.manual_backward(loss_g)
         opt_g.step()
         ema_update(self.g_ema, self.generator, ema_decay_at(self.g_updates, self.hparams.ema_decay))
         self.g_updates += 1
         self.log("train/g_loss", loss_g, prog_bar=True)
+
+    def _discriminator_loss(self, real: torch.Tensor, labels: torch.Tensor, r1: bool = False) -> torch.Tensor:
+        """D's loss on real images and a detached fake of the same classes; with `ac_weight`, its
+        class head learns the real labels (G is pulled towards its classes); with `r1_gamma` and
+        `r1`, the R1 penalty, lazy (Karras et al. 2020): weighted up by `r1_every`."""
+        r1 = bool(self.hparams.r1_gamma) and r1
+        if r1:  # R1 needs D's gradient with respect to the real images; `real` itself is left alone
+            real = real.detach().requires_grad_(True)
+        with torch.no_grad():
+            fake = self.generator(self._noise(len(real)), labels)
+        (d_real, ce_real), (d_fake, _) = self._score(real, labels), self._score(fake, labels)
+        loss_d = losses.d_loss(self.hparams.loss, d_real, d_fake)
+        if r1:
+            penalty = losses.r1_penalty(d_real, real)
+            loss_d = loss_d + self.hparams.r1_gamma * self.hparams.r1_every / 2 * penalty
+            self.log("train/r1", penalty)
+        if self.hparams.ac_weight:
+            loss_d = loss_d + self.hparams.ac_weight * ce_real.mean()
+            self.log("train/ac_real", ce_real.mean())
+        self.log_dict({"train/d_real": d_real.mean(), "train/d_fake": d_fake.mean()})
+        return loss_d
 
     def _set_learning_rates(self, opt_g, opt_d) -> None:
         """From the hparams, not the optimizer state, so a resumed run can start a decay."""

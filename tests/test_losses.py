@@ -94,6 +94,23 @@ def test_r1_is_the_squared_gradient_norm_of_the_scores_on_real_images():
     assert r1_penalty((real ** 2).sum(1), real).item() == pytest.approx(4 * (real ** 2).sum(1).mean().item())
 
 
+def test_r1_reaches_the_discriminator_loss_on_its_steps_only():
+    module = GANModule(arch="resnet", latent_dim=8, g_width=8, d_width=8, r1_gamma=10.0, r1_every=4).eval()
+    labels, real = torch.arange(4), torch.rand(4, 1, 28, 28) * 2 - 1
+
+    def loss(r1: bool) -> float:
+        torch.manual_seed(0)
+        return module._discriminator_loss(real, labels, r1=r1).item()
+
+    without, with_r1 = loss(False), loss(True)
+    x = real.clone().requires_grad_(True)
+    penalty = r1_penalty(module.discriminator(x, labels), x)
+    assert with_r1 == pytest.approx(without + 10.0 * 4 / 2 * penalty.item(), rel=1e-4)
+    assert penalty.item() > 0 and not real.requires_grad
+    module.hparams.r1_gamma = 0.0
+    assert loss(True) == pytest.approx(without)
+
+
 def test_bad_r1_settings_are_refused():
     for bad in ({"r1_gamma": -1.0}, {"r1_every": 0}):
         with pytest.raises(ValueError, match="r1_"):
