@@ -38,6 +38,19 @@ def test_short_real_mnist_run_exports_and_logs(tmp_path):
         assert torch.allclose(load_generator(run / "checkpoints" / "last.ckpt")(z, y), g(z, y))
 
 
+def test_diagnostics_are_logged_only_on_the_batches_the_logger_writes(tmp_path, monkeypatch):
+    calls, log_dict = [], GANModule.log_dict
+    monkeypatch.setattr(GANModule, "log_dict", lambda self, values, **kw: (calls.append(set(values)),
+                                                                           log_dict(self, values, **kw)))
+    every_4th = [o for o in TINY_RUN if not o.startswith("trainer.log_every_n_steps")] + [
+        "trainer.log_every_n_steps=4", "logger=csv", "model.ms_weight=1.0"]
+    run = train(compose_cfg(tmp_path, every_4th))
+    assert [c for c in calls if c & {"train/d_real", "train/ms_loss"}] == [  # batches 4 and 8 of 8
+        {"train/d_real", "train/d_fake"}, {"train/ms_loss"}] * 2
+    written = [r for r in csv.DictReader(open(run / "csv" / "metrics.csv")) if r["train/d_real"]]
+    assert [int(r["step"]) for r in written] == [3, 7] and all(r["train/ms_loss"] for r in written)
+
+
 def test_wandb_offline_writes_metrics_and_images(tmp_path, monkeypatch):
     monkeypatch.delenv("WANDB_API_KEY", raising=False)
     monkeypatch.delenv("WANDB_MODE", raising=False)
