@@ -160,7 +160,8 @@ class GANModule(pl.LightningModule):
     def _diagnose(self, values: dict) -> None:
         """Log diagnostics (D's scores, the optional terms, the rate factor) on the batches whose
         logs the logger writes (every `trainer.log_every_n_steps`; aligned in a run's first epoch,
-        at most that many batches stale after); each `self.log` costs about 1 ms on a 2-core CPU.
+        later or after a resume at most that many batches stale); each `self.log` costs about 1 ms
+        on a 2-core CPU.
         The losses are logged every step (the progress bar shows them); R1, itself every
         `r1_every` steps, too."""
         if self._diagnose_now:
