@@ -65,17 +65,19 @@ def _kth_radii(points: torch.Tensor, k: int, chunk: int) -> torch.Tensor:
     return torch.cat([torch.cdist(p, points).kthvalue(k + 1, dim=1).values for p in points.split(chunk)])
 
 
-def _covered(queries: torch.Tensor, centres: torch.Tensor, radii: torch.Tensor, chunk: int) -> torch.Tensor:
-    """Fraction of queries inside at least one ball (centre_i, radius_i)."""
-    inside = [(torch.cdist(q, centres) <= radii).any(dim=1) for q in queries.split(chunk)]
-    return torch.cat(inside).float().mean()
+def covered(queries: torch.Tensor, centres: torch.Tensor, k: int = 3, chunk: int = 1000) -> torch.Tensor:
+    """(N,) bool: which queries lie inside at least one centre's k-NN ball (centre_i, distance to
+    its k-th nearest centre). Its mean is precision (queries = fake, centres = real) or recall
+    (queries = real, centres = fake); per point it says which real images recall misses."""
+    radii = _kth_radii(centres, k, chunk)
+    return torch.cat([(torch.cdist(q, centres) <= radii).any(dim=1) for q in queries.split(chunk)])
 
 
 def precision_recall(real: torch.Tensor, fake: torch.Tensor, k: int = 3,
                      chunk: int = 1000) -> tuple[float, float]:
     """Improved precision and recall (Kynkaanniemi et al. 2019), k-NN balls in feature space."""
-    precision = _covered(fake, real, _kth_radii(real, k, chunk), chunk)
-    recall = _covered(real, fake, _kth_radii(fake, k, chunk), chunk)
+    precision = covered(fake, real, k, chunk).float().mean()
+    recall = covered(real, fake, k, chunk).float().mean()
     return float(precision), float(recall)
 
 

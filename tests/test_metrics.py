@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from gan.judge import load_judge
-from gan.metrics import embed, frechet_distance, precision_recall, real_subset, score
+from gan.metrics import covered, embed, frechet_distance, precision_recall, real_subset, score
 
 
 def test_frechet_distance_matches_closed_form_for_shifted_gaussians():
@@ -29,6 +29,17 @@ def test_precision_recall_see_mode_dropping_and_off_manifold_samples():
     assert p > 0.95 and 0.4 < r < 0.6
     p, r = precision_recall(real, far)
     assert p == 0.0 and r == 0.0
+
+
+def test_coverage_per_point_names_the_dropped_modes():
+    rng = torch.Generator().manual_seed(0)
+    centres = torch.tensor([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0], [10.0, 10.0]])
+    real = centres.repeat_interleave(250, 0) + torch.randn(1000, 2, generator=rng)
+    half = centres[:2].repeat_interleave(500, 0) + torch.randn(1000, 2, generator=rng)
+    hit = covered(real, half)  # the real points that the two kept modes cover
+    assert hit.dtype == torch.bool and hit.shape == (1000,)
+    assert hit[:500].float().mean() > 0.9 and not hit[500:].any()
+    assert hit.float().mean().item() == pytest.approx(precision_recall(real, half)[1])
 
 
 @pytest.fixture(scope="module")
