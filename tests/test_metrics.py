@@ -17,12 +17,18 @@ def test_frechet_distance_matches_closed_form_for_shifted_gaussians():
     assert frechet_distance(real, real[:10000]) < 0.01
 
 
-def test_precision_recall_see_mode_dropping_and_off_manifold_samples():
+def four_modes() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Real points around four centres (250 each, in order); a sample of only the first two
+    modes; a sample far from all of them."""
     rng = torch.Generator().manual_seed(0)
     centres = torch.tensor([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0], [10.0, 10.0]])
-    real = (centres.repeat_interleave(250, 0) + torch.randn(1000, 2, generator=rng))
-    half = (centres[:2].repeat_interleave(500, 0) + torch.randn(1000, 2, generator=rng))
-    far = torch.randn(1000, 2, generator=rng) + 50.0
+    real = centres.repeat_interleave(250, 0) + torch.randn(1000, 2, generator=rng)
+    half = centres[:2].repeat_interleave(500, 0) + torch.randn(1000, 2, generator=rng)
+    return real, half, torch.randn(1000, 2, generator=rng) + 50.0
+
+
+def test_precision_recall_see_mode_dropping_and_off_manifold_samples():
+    real, half, far = four_modes()
     p, r = precision_recall(real, real.flip(0))
     assert p == 1.0 and r == 1.0
     p, r = precision_recall(real, half)  # two of four modes: every sample real-looking, half recall
@@ -32,10 +38,7 @@ def test_precision_recall_see_mode_dropping_and_off_manifold_samples():
 
 
 def test_coverage_per_point_names_the_dropped_modes():
-    rng = torch.Generator().manual_seed(0)
-    centres = torch.tensor([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0], [10.0, 10.0]])
-    real = centres.repeat_interleave(250, 0) + torch.randn(1000, 2, generator=rng)
-    half = centres[:2].repeat_interleave(500, 0) + torch.randn(1000, 2, generator=rng)
+    real, half, _ = four_modes()
     hit = covered(real, half)  # the real points that the two kept modes cover
     assert hit.dtype == torch.bool and hit.shape == (1000,)
     assert hit[:500].float().mean() > 0.9 and not hit[500:].any()
