@@ -19,22 +19,20 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from gan import load_generator  # noqa: E402
-from gan.evaluate import infer_dataset  # noqa: E402
+from gan.evaluate import embedded_sets, infer_dataset  # noqa: E402
 from gan.images import grid_image  # noqa: E402
 from gan.judge import load_judge  # noqa: E402
-from gan.metrics import covered, embed, real_subset  # noqa: E402
+from gan.metrics import covered, real_subset  # noqa: E402
 from gan.sampling import class_balanced  # noqa: E402
 
 SAMPLES = 16
 
 
 def coverage(generator, judge, dataset: str, per_class: int, seed: int):
-    """Test images and labels, and which of them the generator's and the floor's balls cover."""
-    images, labels = real_subset(dataset, "test", per_class, seed)
-    real = embed(judge, images, labels)
-    fake = embed(judge, *class_balanced(generator, per_class, seed))
-    floor = embed(judge, *real_subset(dataset, "train", per_class, seed))
-    return images, labels, covered(real.features, fake.features), covered(real.features, floor.features)
+    """Labels of the test images `gan.evaluate` scores, and which of them the generator's and
+    the floor's balls cover."""
+    real, fake, floor = embedded_sets(generator, dataset, per_class, seed, judge)
+    return real.labels, covered(real.features, fake.features), covered(real.features, floor.features)
 
 
 def missed_rows(images, labels, by_gen, by_floor, num_classes: int) -> torch.Tensor:
@@ -60,11 +58,12 @@ def main() -> None:
     judge, k = load_judge(dataset), generator.num_classes
     gen, floor = torch.zeros(k), torch.zeros(k)
     for i, seed in enumerate(args.seeds):
-        images, labels, by_gen, by_floor = coverage(generator, judge, dataset, args.per_class, seed)
+        labels, by_gen, by_floor = coverage(generator, judge, dataset, args.per_class, seed)
         for c in range(k):
             gen[c] += by_gen[labels == c].float().mean() / len(args.seeds)
             floor[c] += by_floor[labels == c].float().mean() / len(args.seeds)
-        if i == 0 and args.missed:
+        if i == 0 and args.missed:  # the same seeded test subset, now as pictures
+            images, _ = real_subset(dataset, "test", args.per_class, seed)
             grid_image(missed_rows(images, labels, by_gen, by_floor, k), SAMPLES, scale=2).save(args.missed)
     print(f"{args.source} ({dataset}): recall per class, {args.per_class} per class, "
           f"seeds {' '.join(map(str, args.seeds))} (mean)\n")

@@ -48,14 +48,19 @@ def evaluate(generator, dataset: str, per_class: int = 1000, seed: int = 0, judg
     All three sets hold up to `per_class` images per class (the test split has 892-1,135 per
     class), so k-NN precision/recall compare sets of about the same size.
     """
-    judge = judge or load_judge(dataset)
+    real, fake, floor = embedded_sets(generator, dataset, per_class, seed, judge)
     k = generator.num_classes
-    real = embed(judge, *real_subset(dataset, "test", per_class, seed))
-    fake = embed(judge, *class_balanced(generator, per_class, seed))
-    floor = embed(judge, *real_subset(dataset, "train", per_class, seed))
     return {"dataset": dataset, "per_class": per_class, "seed": seed,
             "class_names": list(generator.class_names),
             "generator": score(real, fake, k), "real_floor": score(real, floor, k)}
+
+
+def embedded_sets(generator, dataset: str, per_class: int, seed: int, judge=None):
+    """The judge's view of the three sets `evaluate` scores: (test split, generator, real floor)."""
+    judge = judge or load_judge(dataset)
+    return (embed(judge, *real_subset(dataset, "test", per_class, seed)),
+            embed(judge, *class_balanced(generator, per_class, seed)),
+            embed(judge, *real_subset(dataset, "train", per_class, seed)))
 
 
 def summary_table(result: dict) -> str:
