@@ -24,6 +24,16 @@ def ema_update(ema: nn.Module, model: nn.Module, decay: float) -> None:
         b_ema.copy_(b)
 
 
+def pack_order(labels: torch.Tensor, pack: int) -> torch.Tensor:
+    """Indices that arrange a batch into groups of `pack` images of one class for a packed D:
+    sorted by class, each class cut to a multiple of `pack` (the rest left out of this batch)."""
+    order = torch.argsort(labels, stable=True)
+    counts = torch.bincount(labels)
+    first = counts.cumsum(0) - counts  # index of each class's first image in `order`
+    rank = torch.arange(len(labels), device=labels.device) - first[labels[order]]
+    return order[rank < (counts // pack * pack)[labels[order]]]
+
+
 def lr_factor(g_updates: int, start: int, length: int) -> float:
     """Both learning rates fall linearly to 0 over `length` G updates from update `start`
     (Miyato et al. 2018); `length` 0 keeps them constant."""
@@ -53,7 +63,7 @@ class GANModule(pl.LightningModule):
                  augment: str = "", standing_stats: bool = True,
                  lr_decay_start: int = 0, lr_decay_batches: int = 0, ac_weight: float = 0.0,
                  ac_margin: float = 0.0, cover_weight: float = 0.0, cover_pool: int = 8,
-                 r1_gamma: float = 0.0, r1_every: int = 1):
+                 r1_gamma: float = 0.0, r1_every: int = 1, pack: int = 1):
         super().__init__()
         if loss not in losses.LOSSES:
             raise ValueError(f"unknown loss {loss!r}; choose one of {losses.LOSSES}")
@@ -67,6 +77,8 @@ class GANModule(pl.LightningModule):
             raise ValueError("cover_weight must be >= 0 and cover_pool >= 1")
         if r1_gamma < 0 or r1_every < 1:
             raise ValueError("r1_gamma must be >= 0 and r1_every >= 1")
+        if pack < 1:
+            raise ValueError("pack must be >= 1")
         if lr_decay_start < 0 or lr_decay_batches < 0:
             raise ValueError("lr_decay_start and lr_decay_batches must be >= 0")
         self.policy = check_policy(augment)  # DiffAugment on every D input; "" = off
@@ -74,7 +86,7 @@ class GANModule(pl.LightningModule):
         self.automatic_optimization = False
         self.generator = Generator(arch, latent_dim, num_classes, img_shape, class_names, g_width)
         self.discriminator = build_discriminator(arch, num_classes, img_shape, d_width, spectral_norm,
-                                                 classifier=ac_weight > 0)
+                                                 classifier=ac_weight > 0, pack=pack)
         self.g_ema = copy.deepcopy(self.generator).eval().requires_grad_(False)
         if channels_last:  # faster convolutions on CPU (oneDNN); the EMA copy keeps the default layout
             self.generator.to(memory_format=torch.channels_last)
@@ -98,13 +110,17 @@ class GANModule(pl.LightningModule):
         return opt_g, opt_d
 
     def _score(self, images: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """D's raw scores (N,) of (augmented, when `augment` is set) images and, with `ac_weight`,
-        the cross-entropy of D's class head against `labels`, per image (N,) (None without)."""
+        """D's raw scores (N / pack,) of (augmented, when `augment` is set) images and, with
+        `ac_weight`, the cross-entropy of D's class head against `labels`, per image (N,) (None
+        without). With `pack`, of the images in `pack_order` only."""
+        if self.hparams.pack > 1:
+            keep = pack_order(labels, self.hparams.pack)
+            images, labels = images[keep], labels[keep]
         images = diff_augment(images, self.policy)
         if not self.hparams.ac_weight:
             return self.discriminator(images, labels), None
         h = self.discriminator.features(images)
-        ce = F.cross_entropy(self.discriminator.classifier(h).float(), labels, reduction="none")
+        ce = F.cross_entropy(self.discriminator.class_logits(h).float(), labels, reduction="none")
         return self.discriminator.score(h, labels), ce
 
     def _noise(self, n: int) -> torch.Tensor:

@@ -168,13 +168,15 @@ class Generator(nn.Module, PyTorchModelHubMixin,
 
 
 def build_discriminator(arch: str, num_classes: int, img_shape, width: int = 32,
-                        spectral: bool = False, classifier: bool = False) -> nn.Module:
+                        spectral: bool = False, classifier: bool = False, pack: int = 1) -> nn.Module:
     """The discriminator that pairs with generator `arch` (resnet's is always spectral-normed;
-    only resnet's has the optional class head)."""
+    only resnet's has the optional class head and packing)."""
     if classifier and arch != "resnet":
         raise ValueError(f"an auxiliary classifier (ac_weight > 0) needs arch resnet, not {arch!r}")
+    if pack != 1 and arch != "resnet":
+        raise ValueError(f"packing (pack > 1) needs arch resnet, not {arch!r}")
     if arch == "mlp":
         return MLPDiscriminator(num_classes, tuple(img_shape), spectral)
     if arch == "resnet":
-        return ResNetProjectionDiscriminator(num_classes, tuple(img_shape), width, classifier)
+        return ResNetProjectionDiscriminator(num_classes, tuple(img_shape), width, classifier, pack)
     return ProjectionDiscriminator(num_classes, tuple(img_shape), width, spectral)

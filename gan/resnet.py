@@ -101,13 +101,17 @@ class DBlock(nn.Module):
 class ResNetProjectionDiscriminator(nn.Module):
     """n down blocks (W, 2W, ... channels), one more at the base side, ReLU, global sum pool;
     score = w.h + <embed(y), h> (projection, Miyato & Koyama 2018). Spectral norm throughout.
-    With `classifier`, a linear class head on the same pooled features (`model.ac_weight`)."""
+    With `classifier`, a linear class head on the same pooled features (`model.ac_weight`).
+    With `pack` > 1 (PacGAN, Lin et al. 2018), each score is of `pack` consecutive images
+    stacked along channels, projected on the sum of their labels' embeddings, so D can see
+    too little variety among them; the class head gives each member's logits."""
 
     def __init__(self, num_classes: int, img_shape: tuple[int, int, int], width: int = 32,
-                 classifier: bool = False):
+                 classifier: bool = False, pack: int = 1):
         super().__init__()
         _, n = stages(img_shape[1])
-        channels = [img_shape[0]] + [width * 2 ** min(i, 3) for i in range(n)]
+        self.pack, self.num_classes = pack, num_classes
+        channels = [img_shape[0] * pack] + [width * 2 ** min(i, 3) for i in range(n)]
         self.blocks = nn.Sequential(*(DBlock(a, b, down=True, first=i == 0)
                                       for i, (a, b) in enumerate(zip(channels, channels[1:]))),
                                     DBlock(channels[-1], channels[-1], down=False))
@@ -115,13 +119,24 @@ class ResNetProjectionDiscriminator(nn.Module):
         self.embed = spectral_norm(nn.Embedding(num_classes, channels[-1]))
         nn.init.xavier_uniform_(self.embed.parametrizations.weight.original)
         # registered last, so its parameters come after those of a checkpoint saved without it
-        self.classifier = spectral_norm(_xavier(nn.Linear(channels[-1], num_classes))) if classifier else None
+        self.classifier = (spectral_norm(_xavier(nn.Linear(channels[-1], num_classes * pack)))
+                           if classifier else None)
 
     def features(self, img: torch.Tensor) -> torch.Tensor:
-        return F.relu(self.blocks(img)).sum(dim=(2, 3))  # (N, C) global sum pooling
+        """(N, C, H, W), N a multiple of `pack` -> (N / pack, C') by global sum pooling."""
+        if self.pack > 1:
+            n, c, h, w = img.shape
+            img = img.reshape(n // self.pack, self.pack * c, h, w)
+        return F.relu(self.blocks(img)).sum(dim=(2, 3))
 
     def score(self, h: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        return self.linear(h).squeeze(1) + (self.embed(labels) * h).sum(dim=1)  # (N,)
+        """(N / pack,) scores for pooled features and the N images' labels."""
+        e = self.embed(labels).view(len(h), self.pack, -1).sum(dim=1)
+        return self.linear(h).squeeze(1) + (e * h).sum(dim=1)
+
+    def class_logits(self, h: torch.Tensor) -> torch.Tensor:
+        """(N, num_classes): the class head's logits for each of the N images."""
+        return self.classifier(h).view(-1, self.num_classes)
 
     def forward(self, img: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return self.score(self.features(img), labels)
