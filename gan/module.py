@@ -115,6 +115,9 @@ class GANModule(pl.LightningModule):
         without). With `pack`, of the images in `pack_order` only."""
         if self.hparams.pack > 1:
             keep = pack_order(labels, self.hparams.pack)
+            if not len(keep):
+                raise ValueError(f"model.pack={self.hparams.pack} needs a batch with at least that many "
+                                 "images of one class; raise data.batch_size")
             images, labels = images[keep], labels[keep]
         images = diff_augment(images, self.policy)
         if not self.hparams.ac_weight:

@@ -115,3 +115,38 @@ def test_bad_r1_settings_are_refused():
     for bad in ({"r1_gamma": -1.0}, {"r1_every": 0}):
         with pytest.raises(ValueError, match="r1_"):
             GANModule(**bad)
+
+
+def test_pack_order_groups_each_class_into_whole_packs():
+    from gan.module import pack_order
+
+    labels = torch.tensor([3, 1, 3, 1, 1, 0, 3, 2, 2, 3])
+    order = pack_order(labels, 2)
+    assert labels[order].tolist() == [1, 1, 2, 2, 3, 3, 3, 3]  # the odd 0 and the third 1 left out
+    assert len(set(order.tolist())) == len(order)
+    assert labels[pack_order(labels, 3)].tolist() == [1, 1, 1, 3, 3, 3]
+
+
+def test_a_packed_discriminator_scores_each_group_of_one_class_together():
+    """pack 2: one score per pair of same-class images; changing one image moves its pair's
+    score only; the class head still gives one cross-entropy per image."""
+    torch.manual_seed(0)
+    module = GANModule(arch="resnet", latent_dim=8, d_width=8, pack=2, ac_weight=0.3,
+                       channels_last=True).eval()  # eval: no power iterations between calls
+    labels = torch.tensor([0, 1, 0, 1, 2])  # the lone 2 is left out
+    images = torch.rand(5, 1, 28, 28) * 2 - 1
+    scores, ce = module._score(images, labels)
+    assert scores.shape == (2,) and ce.shape == (4,)
+    changed = images.clone()
+    changed[3] = torch.rand(1, 28, 28)  # a 1: the second pair (the 0s come first)
+    moved = module._score(changed, labels)[0] != scores
+    assert moved.tolist() == [False, True]
+    with pytest.raises(ValueError, match="raise data.batch_size"):
+        module._score(images[:2], labels[:2])  # a 0 and a 1: no pair
+
+
+def test_packing_needs_the_residual_discriminator_and_a_positive_size():
+    with pytest.raises(ValueError, match="needs arch resnet"):
+        GANModule(arch="conv", pack=2)
+    with pytest.raises(ValueError, match="pack"):
+        GANModule(arch="resnet", pack=0)
