@@ -110,7 +110,7 @@ class ResNetProjectionDiscriminator(nn.Module):
                  classifier: bool = False, pack: int = 1):
         super().__init__()
         _, n = stages(img_shape[1])
-        self.pack, self.num_classes = pack, num_classes
+        self.pack = pack
         channels = [img_shape[0] * pack] + [width * 2 ** min(i, 3) for i in range(n)]
         self.blocks = nn.Sequential(*(DBlock(a, b, down=True, first=i == 0)
                                       for i, (a, b) in enumerate(zip(channels, channels[1:]))),
@@ -136,7 +136,7 @@ class ResNetProjectionDiscriminator(nn.Module):
 
     def class_logits(self, h: torch.Tensor) -> torch.Tensor:
         """(N, num_classes): the class head's logits for each of the N images."""
-        return self.classifier(h).view(-1, self.num_classes)
+        return self.classifier(h).view(len(h) * self.pack, -1)
 
     def forward(self, img: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return self.score(self.features(img), labels)
