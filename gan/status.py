@@ -9,7 +9,8 @@ so a reader never sees half a file.
     pid, pid_start the trainer process and its start time (/proc/<pid>/stat field 22), so a
                    reused PID is never mistaken for the trainer
     epoch, max_epochs, step (optimizer steps), batches_done, total_batches, progress (0..1)
-    elapsed_s, eta_s
+    elapsed_s, eta_s  seconds since this trainer process started training (a resumed run counts
+                   from its resume), and the time left at this process's pace
     metrics        latest values of trainer.callback_metrics (train/*, val/*)
     sample, checkpoint, live, export   paths relative to the run folder, or null (live: the EMA
                    generator as it trains, refreshed with the samples)

@@ -22,6 +22,7 @@ class RunStatus(pl.Callback):
         self.every_s = every_s
         self.t0 = self.last = time.time()
         self.stopping = False
+        self.done0 = 0  # batches already done when this process started (a resumed run)
         self.base = {"pid": os.getpid(), "pid_start": process_start_time(os.getpid())}
 
     def folder(self, trainer: pl.Trainer) -> Path:
@@ -30,6 +31,9 @@ class RunStatus(pl.Callback):
     def on_fit_start(self, trainer, pl_module) -> None:
         self.t0 = time.time()
         self.write(trainer, "running")
+
+    def on_train_start(self, trainer, pl_module) -> None:
+        self.done0 = batches_done(trainer)  # a resumed run's loops are restored by now, not at fit start
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         asked = (self.folder(trainer) / STOP_FILE).exists()
@@ -63,7 +67,7 @@ class RunStatus(pl.Callback):
     @rank_zero_only
     def write(self, trainer: pl.Trainer, state: str, history: bool = False, message: str = "") -> None:
         self.last = time.time()
-        status = {"state": state, **self.base, **progress(trainer, self.last - self.t0),
+        status = {"state": state, **self.base, **progress(trainer, self.last - self.t0, self.done0),
                   "metrics": metrics(trainer), **artifacts(self.folder(trainer)),
                   "message": message, "updated": self.last}
         write_json_atomic(self.folder(trainer) / STATUS_FILE, status)
@@ -77,12 +81,19 @@ def stop_reason(trainer: pl.Trainer) -> str | None:
     return next((c.stop_reason for c in trainer.callbacks if getattr(c, "stop_reason", None)), None)
 
 
-def progress(trainer: pl.Trainer, elapsed: float) -> dict:
+def batches_done(trainer: pl.Trainer) -> int:
+    """Training batches done so far, those before a resume (`ckpt_path=`) included."""
+    return max(0, trainer.fit_loop.epoch_loop.total_batch_idx + 1)
+
+
+def progress(trainer: pl.Trainer, elapsed: float, done0: int = 0) -> dict:
+    """`elapsed` seconds of this process, which started with `done0` batches already done: the
+    ETA extrapolates from the batches this process trained, not from a resumed run's total."""
     per_epoch = trainer.num_training_batches if trainer.num_training_batches != float("inf") else 0
     total = int(per_epoch * trainer.max_epochs) if trainer.max_epochs and trainer.max_epochs > 0 else 0
-    done = max(0, trainer.fit_loop.epoch_loop.total_batch_idx + 1)
+    done = batches_done(trainer)
     done = min(done, total) if total else done
-    eta = elapsed / done * (total - done) if done and total else None
+    eta = elapsed / (done - done0) * (total - done) if done > done0 and total else None
     # whole epochs trained: Lightning also counts an epoch cut short by a stop as done
     epochs_done = done // per_epoch if per_epoch else trainer.current_epoch
     return {"epoch": epochs_done, "max_epochs": trainer.max_epochs, "step": trainer.global_step,

@@ -216,6 +216,19 @@ def test_learning_rates_decay_linearly_from_the_hparams_even_on_resume(tmp_path)
     assert lrs(second) == pytest.approx([2e-4 * 9 / 16, 4e-4 * 9 / 16])
 
 
+def test_a_resumed_runs_eta_comes_from_the_batches_it_trained_itself(tmp_path):
+    """Resumed after 8 batches, stopped by its quality check after 2 more (10 of 16): the time
+    left is this process's time per batch times the 6 left, not its time over all 10 batches."""
+    first = train(compose_cfg(tmp_path / "a", [*TINY_RUN, "logger=csv"]))  # 8 batches
+    second = train(compose_cfg(tmp_path / "b", [*TINY_RUN, "logger=csv", "trainer.max_epochs=2",
+                                                "callbacks.metrics.per_class=10", "callbacks.metrics.every_n_epochs=0",
+                                                "callbacks.metrics.every_n_batches=2", "callbacks.metrics.stop_at=0.0",
+                                                f"ckpt_path={first / 'checkpoints' / 'last.ckpt'}"]))
+    status = json.loads((second / "status.json").read_text())
+    assert (status["batches_done"], status["total_batches"]) == (10, 16)
+    assert status["eta_s"] == pytest.approx(status["elapsed_s"] / 2 * 6, abs=0.1)
+
+
 def test_a_run_resumes_into_a_class_head_on_d(tmp_path):
     """`model.ac_weight` on a run saved without D's class head: the head starts fresh, is trained
     (weights moved, Adam state for it), everything else resumes; the CSV log has both losses."""
