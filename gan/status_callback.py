@@ -86,7 +86,7 @@ def batches_done(trainer: pl.Trainer) -> int:
     return max(0, trainer.fit_loop.epoch_loop.total_batch_idx + 1)
 
 
-def progress(trainer: pl.Trainer, elapsed: float, done0: int = 0) -> dict:
+def progress(trainer: pl.Trainer, elapsed: float, done0: int) -> dict:
     """`elapsed` seconds of this process, which started with `done0` batches already done: the
     ETA extrapolates from the batches this process trained, not from a resumed run's total."""
     per_epoch = trainer.num_training_batches if trainer.num_training_batches != float("inf") else 0
