@@ -32,18 +32,22 @@ class SampleGrid(pl.Callback):
     Saved as `<run_dir>/samples/epoch_XXX.png` (and `latest.png`); also logged as a W&B image
     when a W&B logger is active. Every `every_s` seconds of training too (0 = off), so the first
     epoch shows samples: `latest.png` and `<run_dir>/live/`, the EMA generator as an export
-    folder that the app can load while the run goes on.
+    folder that the app can load while the run goes on. A snapshot of a big generator takes
+    seconds (its standing statistics above all), so the next one waits until the snapshots have
+    taken at most `max_share` of the run's time (0 = every `every_s` seconds regardless).
     """
 
-    def __init__(self, per_class: int = 8, seed: int = 0, every_n_epochs: int = 1, every_s: float = 30.0):
+    def __init__(self, per_class: int = 8, seed: int = 0, every_n_epochs: int = 1, every_s: float = 30.0,
+                 max_share: float = 0.05):
         self.per_class, self.seed, self.every_n_epochs, self.every_s = per_class, seed, every_n_epochs, every_s
-        self.last = time.time()
+        self.max_share = max_share
+        self.last, self.wait = time.time(), every_s
 
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self.last = time.time()
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx: int) -> None:
-        if self.every_s and time.time() - self.last >= self.every_s:
+        if self.every_s and time.time() - self.last >= self.wait:
             self.snapshot(trainer, pl_module)
 
     @rank_zero_only
@@ -61,13 +65,15 @@ class SampleGrid(pl.Callback):
     def snapshot(self, trainer: pl.Trainer, pl_module: pl.LightningModule):
         """The live export folder, then latest.png (once samples show, the generator loads);
         returns the sample grid."""
-        self.last = time.time()
+        start = time.time()
         card = training_card(trainer, pl_module)
         card["title"] += f" (live, after {trainer.global_step} steps of a run still training)"
         generator = pl_module.exported_generator()
         export_generator(generator, run_dir(trainer) / "live", card, in_place=True)  # loaded meanwhile
         image = samples_image(generator, self.per_class, self.seed)
         save_png(image, run_dir(trainer) / "samples" / "latest.png")
+        self.last = time.time()
+        self.wait = max(self.every_s, (self.last - start) / self.max_share if self.max_share else 0.0)
         return image
 
 

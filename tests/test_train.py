@@ -150,6 +150,18 @@ def test_samples_and_a_live_generator_come_before_an_epoch_ends_and_the_end_says
     assert "Stopped early: class accuracy" in out and f"Generator: {run / 'export'}" in out
 
 
+@pytest.mark.parametrize("share, steps", [(0.0, 16), (1e-6, 2)])
+def test_live_snapshots_keep_to_their_share_of_the_runs_time(tmp_path, share, steps):
+    """Even a tiny net's snapshot takes milliseconds: at a share of 1e-6 the next one would wait
+    hours, so the live generator stays the one after the first batch (2 steps: D and G); at 0 it
+    is refreshed after every batch, the last after the 8th (16 steps)."""
+    run = train(compose_cfg(tmp_path, [*TINY_RUN, "callbacks.samples.every_n_epochs=1000",
+                                       "callbacks.samples.every_s=0.001", f"callbacks.samples.max_share={share}",
+                                       "callbacks.metrics.every_n_epochs=0"]))
+    title = json.loads((run / "live" / "card.json").read_text())["title"]
+    assert f"after {steps} steps of" in title, title
+
+
 def test_terminal_bar_counts_epochs_from_one_and_lightnings_advert_is_dropped(caplog):
     from types import SimpleNamespace
 
