@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import time
 
 import pytorch_lightning as pl
 import torch
@@ -53,6 +54,10 @@ class GANModule(pl.LightningModule):
     All arguments are plain values, so checkpoints load with `weights_only=True` and no Hydra.
     """
 
+    # the losses go to the progress bar and the Train tab's status (written every second) at
+    # least this often, and to the logger on every batch it writes (`_log_loss`)
+    loss_log_every_s = 0.5
+
     def __init__(self, arch: str = "conv", latent_dim: int = 64, num_classes: int = 10,
                  img_shape: tuple[int, int, int] | list[int] = (1, 28, 28),
                  class_names: list[str] | None = None, dataset: str = "mnist",
@@ -93,6 +98,7 @@ class GANModule(pl.LightningModule):
             self.discriminator.to(memory_format=torch.channels_last)
         self.g_updates = 0
         self._diagnose_now = True  # training_step narrows it to the batches the logger writes
+        self._loss_logged_at: dict[str, float] = {}
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return self.g_ema(z, labels)
@@ -142,7 +148,7 @@ class GANModule(pl.LightningModule):
         opt_d.zero_grad(set_to_none=True)
         self.manual_backward(loss_d)
         opt_d.step()
-        self.log("train/d_loss", loss_d, prog_bar=True)
+        self._log_loss("train/d_loss", loss_d)
 
         # --- generator: one update every d_steps discriminator updates
         if (batch_idx + 1) % self.hparams.d_steps:
@@ -153,7 +159,7 @@ class GANModule(pl.LightningModule):
         opt_g.step()
         ema_update(self.g_ema, self.generator, ema_decay_at(self.g_updates, self.hparams.ema_decay))
         self.g_updates += 1
-        self.log("train/g_loss", loss_g, prog_bar=True)
+        self._log_loss("train/g_loss", loss_g)
 
     def _discriminator_loss(self, real: torch.Tensor, labels: torch.Tensor, r1: bool = False) -> torch.Tensor:
         """D's loss on real images and a detached fake of the same classes; with `ac_weight`, its
@@ -181,10 +187,18 @@ class GANModule(pl.LightningModule):
         logs the logger writes (every `trainer.log_every_n_steps`; aligned in a run's first epoch,
         later or after a resume at most that many batches stale); each `self.log` costs about 1 ms
         on a 2-core CPU.
-        The losses are logged every step (the progress bar shows them); R1, itself every
-        `r1_every` steps, too."""
+        The losses: `_log_loss`; R1, itself every `r1_every` steps, at each of them."""
         if self._diagnose_now:
             self.log_dict(values)
+
+    def _log_loss(self, name: str, value: torch.Tensor) -> None:
+        """Log a loss on the batches the logger writes and otherwise at most every
+        `loss_log_every_s`: a `self.log` call costs about 1 ms on a 2-core CPU, 3% of a 70 ms
+        step when both losses were logged on every batch."""
+        now, last = time.monotonic(), self._loss_logged_at.get(name, -float("inf"))
+        if self._diagnose_now or now - last >= self.loss_log_every_s:
+            self._loss_logged_at[name] = now
+            self.log(name, value, prog_bar=True)
 
     def _set_learning_rates(self, opt_g, opt_d) -> None:
         """From the hparams, not the optimizer state, so a resumed run can start a decay."""

@@ -51,6 +51,22 @@ def test_diagnostics_are_logged_only_on_the_batches_the_logger_writes(tmp_path, 
     assert [int(r["step"]) for r in written] == [3, 7] and all(r["train/ms_loss"] for r in written)
 
 
+@pytest.mark.parametrize("every_s, logged_batches", [(1e9, [0, 3, 7]), (0.0, list(range(8)))])
+def test_losses_are_logged_on_the_loggers_batches_and_at_most_every_half_second(
+        tmp_path, monkeypatch, every_s, logged_batches):
+    calls, log = [], GANModule.log
+    monkeypatch.setattr(GANModule, "loss_log_every_s", every_s)
+    monkeypatch.setattr(GANModule, "log", lambda self, name, value, **kw: (
+        calls.append((name, self.trainer.fit_loop.epoch_loop.batch_idx)), log(self, name, value, **kw)))
+    every_4th = [o for o in TINY_RUN if not o.startswith("trainer.log_every_n_steps")] + [
+        "trainer.log_every_n_steps=4", "logger=csv"]
+    run = train(compose_cfg(tmp_path, every_4th))
+    assert [b for name, b in calls if name == "train/d_loss"] == logged_batches  # first batch: at once
+    assert [b for name, b in calls if name == "train/g_loss"] == logged_batches
+    written = [r for r in csv.DictReader(open(run / "csv" / "metrics.csv")) if r["train/d_loss"]]
+    assert [int(r["step"]) for r in written] == [3, 7] and all(r["train/g_loss"] for r in written)
+
+
 def test_wandb_offline_writes_metrics_and_images(tmp_path, monkeypatch):
     monkeypatch.delenv("WANDB_API_KEY", raising=False)
     monkeypatch.delenv("WANDB_MODE", raising=False)
