@@ -14,6 +14,10 @@ from gan import load_generator
 from gan.module import GANModule
 from gan.train import train
 
+# TINY_RUN (8 batches) with the CSV logger writing every 4th batch
+LOG_EVERY_4TH = [o for o in TINY_RUN if not o.startswith("trainer.log_every_n_steps")] + [
+    "trainer.log_every_n_steps=4", "logger=csv"]
+
 
 def test_short_real_mnist_run_exports_and_logs(tmp_path):
     run = train(compose_cfg(tmp_path, [*TINY_RUN, "logger=csv", "model.loss=bce", "model.ms_weight=1.0",
@@ -42,9 +46,7 @@ def test_diagnostics_are_logged_only_on_the_batches_the_logger_writes(tmp_path, 
     calls, log_dict = [], GANModule.log_dict
     monkeypatch.setattr(GANModule, "log_dict", lambda self, values, **kw: (calls.append(set(values)),
                                                                            log_dict(self, values, **kw)))
-    every_4th = [o for o in TINY_RUN if not o.startswith("trainer.log_every_n_steps")] + [
-        "trainer.log_every_n_steps=4", "logger=csv", "model.ms_weight=1.0"]
-    run = train(compose_cfg(tmp_path, every_4th))
+    run = train(compose_cfg(tmp_path, [*LOG_EVERY_4TH, "model.ms_weight=1.0"]))
     assert [c for c in calls if c & {"train/d_real", "train/ms_loss"}] == [  # batches 4 and 8 of 8
         {"train/d_real", "train/d_fake"}, {"train/ms_loss"}] * 2
     written = [r for r in csv.DictReader(open(run / "csv" / "metrics.csv")) if r["train/d_real"]]
@@ -58,9 +60,7 @@ def test_losses_are_logged_on_the_loggers_batches_and_at_most_every_half_second(
     monkeypatch.setattr(GANModule, "loss_log_every_s", every_s)
     monkeypatch.setattr(GANModule, "log", lambda self, name, value, **kw: (
         calls.append((name, self.trainer.fit_loop.epoch_loop.batch_idx)), log(self, name, value, **kw)))
-    every_4th = [o for o in TINY_RUN if not o.startswith("trainer.log_every_n_steps")] + [
-        "trainer.log_every_n_steps=4", "logger=csv"]
-    run = train(compose_cfg(tmp_path, every_4th))
+    run = train(compose_cfg(tmp_path, LOG_EVERY_4TH))
     assert [b for name, b in calls if name == "train/d_loss"] == logged_batches  # first batch: at once
     assert [b for name, b in calls if name == "train/g_loss"] == logged_batches
     written = [r for r in csv.DictReader(open(run / "csv" / "metrics.csv")) if r["train/d_loss"]]
